@@ -1,0 +1,5 @@
+import sys
+
+from assetpipe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,26 @@
+"""Precompressed twins (pure: bytes in, bytes or None out).
+
+gzip with mtime=0 and no file name, so two builds give identical bytes; a
+twin is kept only when it is at most 95% of the original (WhiteNoise's rule:
+smaller savings don't pay for the extra file and negotiation).
+"""
+from __future__ import annotations
+
+import gzip
+
+MIN_SAVING_RATIO = 0.95
+
+
+def gzip_twin(content: bytes, level: int = 9) -> bytes | None:
+    # gzip.compress writes no file name; mtime=0 makes the header constant.
+    packed = gzip.compress(content, compresslevel=level, mtime=0)
+    return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
+
+
+def brotli_twin(content: bytes, quality: int = 11) -> bytes | None:
+    try:
+        import brotli
+    except ImportError:  # pragma: no cover - brotli is a declared dependency
+        raise RuntimeError("brotli twins need the 'brotli' package: pip install brotli") from None
+    packed = brotli.compress(content, quality=quality)
+    return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None

@@ -1,0 +1,125 @@
+"""One unit of build work, run in a pool worker: read, transform, version, write.
+
+Workers write the versioned file and its twins themselves (atomically), so
+only small metadata crosses the process boundary.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+from assetpipe import compress, naming
+from assetpipe.errors import BuildError
+from assetpipe.media_types import is_compressible
+from assetpipe.transforms import Settings, transform_bundle, transform_file
+from assetpipe.writer import write_immutable
+
+
+@dataclass(frozen=True)
+class Job:
+    logical_path: str
+    inputs: tuple[tuple[str, str], ...]   # (logical path, absolute path), in order
+    is_bundle: bool = False
+    mtime_ns: int = 0                     # newest input mtime, for the "mtime" strategy
+    previous: dict | None = None          # last build's Built record, reused if inputs match
+
+
+@dataclass
+class Built:
+    logical_path: str
+    versioned_path: str
+    size: int
+    integrity: str
+    input_hash: str
+    input_size: int
+    encodings: dict[str, str] = field(default_factory=dict)     # "gzip" -> twin path
+    encoded_sizes: dict[str, int] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    bundle: bool = False
+    written: bool = False
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "written"}
+
+
+def run_batch(batch: list[Job], settings: Settings, output: str) -> list[Built]:
+    return [run_job(job, settings, output) for job in batch]
+
+
+def run_job(job: Job, settings: Settings, output: str) -> Built:
+    datas = [_read(path, logical) for logical, path in job.inputs]
+    input_hash = _input_hash(job, datas)
+    prev = job.previous
+    if prev and prev["input_hash"] == input_hash and outputs_exist(prev, output):
+        return Built(**prev)
+    if job.is_bundle:
+        content, warnings = transform_bundle(job.logical_path, list(zip(
+            [lg for lg, _ in job.inputs], datas)), settings), []
+    else:
+        content, warnings = transform_file(job.logical_path, datas[0], settings)
+    version = _version(content, job, settings)
+    versioned = naming.versioned_name(job.logical_path, version)
+    written = write_immutable(os.path.join(output, versioned), content)
+    built = Built(
+        logical_path=job.logical_path, versioned_path=versioned, size=len(content),
+        integrity="sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode(),
+        input_hash=input_hash, input_size=sum(map(len, datas)),
+        sources=[lg for lg, _ in job.inputs] if job.is_bundle else [],
+        warnings=warnings, bundle=job.is_bundle, written=written)
+    if is_compressible(job.logical_path):
+        _write_twins(built, content, settings, output)
+    return built
+
+
+def _write_twins(built: Built, content: bytes, settings: Settings, output: str) -> None:
+    wanted = []
+    if settings.gzip:
+        wanted.append(("gzip", settings.gzip_suffix,
+                       lambda: compress.gzip_twin(content, settings.gzip_level)))
+    if settings.brotli:
+        wanted.append(("br", ".br", lambda: compress.brotli_twin(content, settings.brotli_quality)))
+    for encoding, suffix, make in wanted:
+        twin_path = built.versioned_path + suffix
+        full = os.path.join(output, twin_path)
+        try:
+            size = os.stat(full).st_size   # twins are immutable like their file
+        except FileNotFoundError:
+            packed = make()
+            if packed is None:
+                continue
+            write_immutable(full, packed)
+            size = len(packed)
+        built.encodings[encoding] = twin_path
+        built.encoded_sizes[encoding] = size
+
+
+def _version(content: bytes, job: Job, settings: Settings) -> str:
+    if settings.version_strategy == "mtime":
+        # The settings key is mixed in so a changed transform never reuses a name.
+        seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}".encode()
+        return naming.content_version(seed, settings.version_length)
+    return naming.content_version(content, settings.version_length)
+
+
+def _input_hash(job: Job, datas: list[bytes]) -> str:
+    h = hashlib.sha256()
+    for (logical, _), data in zip(job.inputs, datas):
+        h.update(f"{logical}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()
+
+
+def outputs_exist(prev: dict, output: str) -> bool:
+    paths = [prev["versioned_path"], *prev["encodings"].values()]
+    return all(os.path.exists(os.path.join(output, p)) for p in paths)
+
+
+def _read(path: str, logical: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise BuildError(f"cannot read file: {exc.strerror}", logical) from None

@@ -1,0 +1,93 @@
+"""Content transforms (pure): source bytes -> final bytes, per file or bundle.
+
+Text rule (documented in the README): JS and CSS are read as UTF-8 (a BOM is
+dropped).  A single file that is not valid UTF-8 is copied byte-for-byte,
+unminified, with a warning naming file:line; a bundle member that is not
+valid UTF-8 is an error, because one bundle can't mix encodings.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+
+from assetpipe import minify
+from assetpipe.errors import BuildError
+from assetpipe.media_types import extension
+
+TOOL_EPOCH = "1"  # bump when a transform changes its output for the same input
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that changes an output's bytes; its key() is part of every cache key."""
+
+    minify_js: bool = True
+    minify_css: bool = True
+    png: str = "lossless"
+    strip: str = "safe"
+    gzip: bool = True
+    gzip_level: int = 9
+    gzip_suffix: str = ".gzip"
+    brotli: bool = False
+    brotli_quality: int = 11
+    version_strategy: str = "hash"
+    version_length: int = 10
+
+    def key(self) -> str:
+        from assetpipe import __version__
+        text = repr(sorted(asdict(self).items())) + __version__ + TOOL_EPOCH
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def decode_text(logical_path: str, data: bytes) -> str:
+    """UTF-8 text without a BOM; BuildError naming file:line if not UTF-8."""
+    try:
+        return data.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise BuildError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+                         "save the file as UTF-8", logical_path, line) from None
+
+
+def minifies(logical_path: str, settings: Settings) -> bool:
+    ext = extension(logical_path)
+    if minify.is_preminified(logical_path):
+        return False
+    return (ext == ".js" and settings.minify_js) or (ext == ".css" and settings.minify_css)
+
+
+def transform_file(logical_path: str, data: bytes, settings: Settings) -> tuple[bytes, list[str]]:
+    """Final bytes of one source file, plus warnings."""
+    if minifies(logical_path, settings):
+        try:
+            text = decode_text(logical_path, data)
+        except BuildError as exc:
+            return data, [f"{exc}; copied unminified"]
+        return _minify_text(logical_path, text).encode("utf-8"), []
+    if extension(logical_path) == ".png" and settings.png == "lossless":
+        from assetpipe.images import optimize_png
+        result = optimize_png(data, settings.strip)
+        warnings = [f"{logical_path}: {result.warning}"] if result.warning else []
+        return result.content, warnings
+    return data, []
+
+
+def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings) -> bytes:
+    """Concatenate (and minify) bundle members in order."""
+    texts = []
+    for logical_path, data in members:
+        text = decode_text(logical_path, data)
+        if minifies(logical_path, settings):
+            text = _minify_text(logical_path, text)
+        texts.append(text)
+    if extension(name) == ".css":
+        return minify.join_css(texts).encode("utf-8")
+    if extension(name) == ".js":
+        return minify.join_js([minify.strip_js_sourcemap(t) for t in texts]).encode("utf-8")
+    return "\n".join(texts).encode("utf-8")
+
+
+def _minify_text(logical_path: str, text: str) -> str:
+    if extension(logical_path) == ".css":
+        return minify.minify_css(text)
+    return minify.minify_js(text)

@@ -1,0 +1,125 @@
+"""Publishing files: atomic, immutable where versioned, locked per output.
+
+Every write goes to a dot-named temp file in the destination folder and is
+renamed into place, so readers (Apache, sync, the app) never see a partial
+file and a killed build leaves only dot-named litter that the next build
+removes.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import secrets
+
+from assetpipe.errors import BuildError
+
+STATE_DIR = ".assetpipe"          # cache, lock, history: never served or synced
+TEMP_PREFIX = ".assetpipe-tmp-"
+
+
+def _temp_path(path: str) -> str:
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{name}")
+
+
+def write_atomic(path: str, content: bytes) -> None:
+    """Replace `path` with `content` via temp file + rename."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = _temp_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def write_immutable(path: str, content: bytes) -> bool:
+    """Write a versioned file unless it is there already; False if it was.
+
+    A versioned name always denotes the same bytes, so an existing file is
+    trusted by name; a size mismatch means something else wrote it and we
+    refuse to overwrite what may already be published.
+    """
+    try:
+        size = os.stat(path).st_size
+    except FileNotFoundError:
+        write_atomic(path, content)
+        return True
+    if size != len(content):
+        raise BuildError(f"refusing to overwrite versioned file with different content "
+                         f"({size} bytes on disk, {len(content)} new); remove it if it is stale",
+                         path)
+    return False
+
+
+def link_or_copy(src: str, dst: str) -> None:
+    """Make `dst` an (atomically replaced) copy of `src`: a hard link when possible."""
+    os.makedirs(os.path.dirname(dst), exist_ok=True)
+    try:
+        if os.path.samefile(src, dst):
+            return
+    except OSError:
+        pass
+    tmp = _temp_path(dst)
+    try:
+        os.link(src, tmp)
+    except OSError:
+        with open(src, "rb") as f:
+            write_atomic(dst, f.read())
+        return
+    try:
+        os.replace(tmp, dst)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
+def remove_temp_files(output: str) -> int:
+    """Delete temp files a killed build left behind; returns how many."""
+    removed = 0
+    for folder, dirs, files in os.walk(output):
+        dirs[:] = [d for d in dirs if d != STATE_DIR]
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                _unlink_quietly(os.path.join(folder, name))
+                removed += 1
+    return removed
+
+
+class OutputLock:
+    """An flock on <output>/.assetpipe/lock: the OS drops it when the process dies."""
+
+    def __init__(self, output: str):
+        self.path = os.path.join(output, STATE_DIR, "lock")
+        self._fd: int | None = None
+
+    def __enter__(self) -> "OutputLock":
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                raise BuildError("another assetpipe build is running on this output folder; "
+                                 "wait for it to finish", os.path.dirname(os.path.dirname(self.path))
+                                 ) from None
+            raise
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
