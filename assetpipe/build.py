@@ -6,21 +6,19 @@ is replaced last, and only when the assets changed.
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from assetpipe import __version__, jobs as jobs_mod, state
+from assetpipe import __version__, state
 from assetpipe.config import Config
 from assetpipe.errors import BuildError
-from assetpipe.jobs import Built, Job
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
 from assetpipe.sources import SourceFile, expand_bundle, scan_sources
-from assetpipe.transforms import Settings
 from assetpipe.writer import OutputLock, link_or_copy, remove_temp_files
+
+# The no-op path must stay at "start Python + stat every source": the
+# transform/pool/git stack is imported only when there is work to do.
 
 # Below this much input, starting worker processes costs more than it saves.
 INLINE_BYTES = 2_000_000
@@ -46,13 +44,15 @@ class BuildReport:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
 
 
-def settings_for(config: Config) -> Settings:
+def settings_for(config: Config):
+    from assetpipe.transforms import Settings
     return Settings(
         minify_js=config.minify.js, minify_css=config.minify.css,
         png=config.images.png, strip=config.images.strip,
         gzip=config.compress.gzip, gzip_level=config.compress.gzip_level,
         gzip_suffix=config.compress.gzip_suffix, brotli=config.compress.brotli,
         brotli_quality=config.compress.brotli_quality,
+        brotli_large_quality=config.compress.brotli_large_quality,
         version_strategy=config.versioning.strategy, version_length=config.versioning.length)
 
 
@@ -83,6 +83,8 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress) -> BuildReport:
+    from assetpipe import jobs as jobs_mod
+    from assetpipe.jobs import Built, Job
     settings = settings_for(config)
     settings_key = settings.key()
     previous = state.load_state(config.output, settings_key)
@@ -121,8 +123,12 @@ def _plan(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[str]
     return plans
 
 
-def _run(todo: list[Job], settings: Settings, output: str, workers: int,
-         sources: dict[str, SourceFile], progress) -> list[Built]:
+def _run(todo: list, settings, output: str, workers: int,
+         sources: dict[str, SourceFile], progress) -> list:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from assetpipe import jobs as jobs_mod
     sizes = {job.logical_path: sum(sources[m].size for m, _ in job.inputs) for job in todo}
     advance = progress(len(todo)) if progress and todo else None
     total = sum(sizes.values())
@@ -146,7 +152,7 @@ def _run(todo: list[Job], settings: Settings, output: str, workers: int,
     return results
 
 
-def _batches(todo: list[Job], sizes: dict[str, int]) -> list[list[Job]]:
+def _batches(todo: list, sizes: dict[str, int]) -> list[list]:
     batches, current, current_bytes = [], [], 0
     for job in todo:
         current.append(job)
@@ -159,7 +165,7 @@ def _batches(todo: list[Job], sizes: dict[str, int]) -> list[list[Job]]:
     return batches
 
 
-def _write_unversioned(built: list[Built], config: Config) -> None:
+def _write_unversioned(built: list, config: Config) -> None:
     if not config.versioning.keep_unversioned:
         return
     out = config.output
@@ -170,9 +176,10 @@ def _write_unversioned(built: list[Built], config: Config) -> None:
             link_or_copy(os.path.join(out, twin), os.path.join(out, b.logical_path + suffix))
 
 
-def _publish(config: Config, built: list[Built]) -> bool:
+def _publish(config: Config, built: list) -> bool:
     """Write manifest.json if the assets changed; True if it was written."""
     from assetpipe.gitinfo import describe_checkout
+    from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
     assets = manifest_assets(built)
     build_info = describe_checkout(config.source)
     current = read_current(config.output)
@@ -183,7 +190,7 @@ def _publish(config: Config, built: list[Built]) -> bool:
     return True
 
 
-def _report(built: list[Built], done: list[Built]) -> BuildReport:
+def _report(built: list, done: list) -> BuildReport:
     report = BuildReport(files=len(built), processed=len(done),
                          written=sum(b.written for b in done))
     for b in built:

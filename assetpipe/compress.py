@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 
 MIN_SAVING_RATIO = 0.95
+# Above this size brotli uses the "large" quality (see config.Compress).
+BROTLI_LARGE_BYTES = 64 * 1024
 
 
 def gzip_twin(content: bytes, level: int = 9) -> bytes | None:
@@ -17,10 +19,12 @@ def gzip_twin(content: bytes, level: int = 9) -> bytes | None:
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
 
 
-def brotli_twin(content: bytes, quality: int = 11) -> bytes | None:
+def brotli_twin(content: bytes, quality: int = 11, large_quality: int = 9) -> bytes | None:
     try:
         import brotli
     except ImportError:  # pragma: no cover - brotli is a declared dependency
         raise RuntimeError("brotli twins need the 'brotli' package: pip install brotli") from None
+    if len(content) > BROTLI_LARGE_BYTES:
+        quality = large_quality
     packed = brotli.compress(content, quality=quality)
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None

@@ -80,7 +80,8 @@ def _write_twins(built: Built, content: bytes, settings: Settings, output: str) 
         wanted.append(("gzip", settings.gzip_suffix,
                        lambda: compress.gzip_twin(content, settings.gzip_level)))
     if settings.brotli:
-        wanted.append(("br", ".br", lambda: compress.brotli_twin(content, settings.brotli_quality)))
+        wanted.append(("br", ".br", lambda: compress.brotli_twin(
+            content, settings.brotli_quality, settings.brotli_large_quality)))
     for encoding, suffix, make in wanted:
         twin_path = built.versioned_path + suffix
         full = os.path.join(output, twin_path)

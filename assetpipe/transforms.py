@@ -30,6 +30,7 @@ class Settings:
     gzip_suffix: str = ".gzip"
     brotli: bool = False
     brotli_quality: int = 11
+    brotli_large_quality: int = 9
     version_strategy: str = "hash"
     version_length: int = 10
 
