@@ -25,6 +25,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from assetpipe.css_tokens import (
+    NAME_CHAR, consume_name, consume_string, consume_url, serialise_string, serialise_url,
+    skip_whitespace_and_comments, valid_escape)
 from assetpipe.urlpaths import (  # re-exported: one import for the graph
     is_local, is_root_relative, rebase, relative_url, resolve, split_url)
 
@@ -51,18 +54,6 @@ class Reference:
     line: int
 
 
-# --- CSS tokenizer pieces (CSS Syntax Level 3, section 4) -------------------
-
-_NAME_CHARS = "A-Za-z0-9_\\-\u0080-\U0010ffff"  # "name code points"
-_NAME_CHAR = re.compile(f"[{_NAME_CHARS}]")
-_NAME_RUN = re.compile(f"[{_NAME_CHARS}]+")
-_WS = re.compile(r"[ \t\n\r\f]*")
-_NEWLINES = ("\n", "\r", "\f")
-_HEX_ESCAPE = re.compile(r"([0-9A-Fa-f]{1,6})(?:\r\n|[ \t\n\r\f])?")
-_STRING_RUN = {q: re.compile(f"[^{q}\\\\\n\r\f]+") for q in "\"'"}
-# Characters a url-token may hold unescaped; NUL is allowed because the
-# spec's preprocessing turns it into U+FFFD.
-_URL_RUN = re.compile(r"[^\"'()\\ \t\n\r\f\x01-\x08\x0b\x0e-\x1f\x7f]+")
 # Where a token we care about may start.  Function names are checked when
 # their `(` is reached (a plain character class is several times faster to
 # search than an alternation); names holding escapes are consumed whole by the
@@ -71,213 +62,91 @@ _NEXT = re.compile(r"[/\"'\\@(]")
 _NEXT_IN_SET = re.compile(r"[/\"'\\@()]")
 _SET_FUNCTIONS = ("image-set", "-webkit-image-set")
 _FUNCTIONS = ("url",) + _SET_FUNCTIONS
-_LONGEST_FUNCTION = max(map(len, _FUNCTIONS))
 # The comment body of `/*# sourceMappingURL=x */`: the URL must be all of it.
 _CSS_SOURCEMAP = re.compile(r"[#@][ \t]*sourceMappingURL=(\S*?)\s*(?:\*/|\Z)")
 
-
-def _valid_escape(text: str, i: int) -> bool:
-    """Does the backslash at i start an escape (not an escaped newline)?"""
-    return text[i + 1:i + 2] not in _NEWLINES
+_Hit = tuple[str, int, int]  # decoded URL, start and end of its token
 
 
-def _escape(text: str, i: int) -> tuple[str, int]:
-    """Decode the escape whose backslash is just before i."""
-    m = _HEX_ESCAPE.match(text, i)
-    if m:
-        cp = int(m[1], 16)
-        if cp == 0 or 0xD800 <= cp <= 0xDFFF or cp > 0x10FFFF:
-            return "\ufffd", m.end()
-        return chr(cp), m.end()
-    if i >= len(text):
-        return "\ufffd", i
-    return text[i], i + 1
+def _comment(text: str, start: int) -> tuple[_Hit | None, int]:
+    """Skip the comment opening at start; a sourceMappingURL one is a hit."""
+    end = text.find("*/", start + 2)
+    end = len(text) if end < 0 else end + 2
+    sm = _CSS_SOURCEMAP.match(text, start + 2, end)
+    return ((sm[1], sm.start(1), sm.end(1)) if sm and sm[1] else None), end
 
 
-def _name(text: str, i: int) -> tuple[str, int]:
-    """Consume a name (name code points and escapes) from i."""
-    parts = []
-    while True:
-        m = _NAME_RUN.match(text, i)
-        if m:
-            parts.append(m.group())
-            i = m.end()
-        if text[i:i + 1] == "\\" and _valid_escape(text, i):
-            ch, i = _escape(text, i + 1)
-            parts.append(ch)
-        else:
-            return "".join(parts), i
-
-
-def _string(text: str, i: int) -> tuple[str | None, int]:
-    """Consume the string token opening at i; None for a bad-string."""
-    quote, run, parts, n = text[i], _STRING_RUN[text[i]], [], len(text)
-    i += 1
-    while i < n:
-        m = run.match(text, i)
-        if m:
-            parts.append(m.group())
-            i = m.end()
-            continue
-        c = text[i]
-        if c == quote:
-            return "".join(parts), i + 1
-        if c != "\\":  # a raw newline ends a string badly (not consumed)
-            return None, i
-        nxt = text[i + 1:i + 2]
-        if nxt == "":
-            i += 1
-        elif nxt in _NEWLINES:  # escaped newline: a line continuation
-            i += 3 if text.startswith("\r\n", i + 1) else 2
-        else:
-            ch, i = _escape(text, i + 1)
-            parts.append(ch)
-    return "".join(parts), n  # unclosed at EOF: still a string token
-
-
-def _bad_url_remnants(text: str, i: int) -> int:
-    """Skip the rest of a bad url-token (up to and including `)`)."""
-    n = len(text)
-    while i < n:
-        if text[i] == ")":
-            return i + 1
-        if text[i] == "\\" and _valid_escape(text, i):
-            _, i = _escape(text, i + 1)
-        else:
-            i += 1
-    return n
-
-
-def _url_token(text: str, i: int) -> tuple[str | None, int]:
-    """Consume an unquoted url-token body from i; None for a bad-url."""
-    parts = []
-    while True:
-        m = _URL_RUN.match(text, i)
-        if m:
-            parts.append(m.group())
-            i = m.end()
-        c = text[i:i + 1]
-        if c in ("", ")"):
-            return "".join(parts), i + len(c)
-        if c in " \t\n\r\f":
-            i = _WS.match(text, i).end()
-            c = text[i:i + 1]
-            if c in ("", ")"):
-                return "".join(parts), i + len(c)
-            return None, _bad_url_remnants(text, i)
-        if c == "\\" and _valid_escape(text, i):
-            ch, i = _escape(text, i + 1)
-            parts.append(ch)
-            continue
-        return None, _bad_url_remnants(text, i)  # quote, `(`, control char
-
-
-def _url(text: str, start: int, i: int) -> tuple[tuple[str, int, int] | None, int]:
-    """`url(` spans start..i; return ((value, tok_start, tok_end) or None, end).
-
-    `url("x")` is a function token with a string argument; if anything but
-    whitespace follows the string (CSS Values 4 url modifiers), only the
-    string is replaced.
-    """
-    j = _WS.match(text, i).end()
-    if text[j:j + 1] in ("'", '"'):
-        value, end = _string(text, j)
-        if value is None:
-            return None, end
-        k = _WS.match(text, end).end()
-        if text[k:k + 1] == ")":
-            return (value, start, k + 1), k + 1
-        return (value, j, end), end
-    value, end = _url_token(text, j)
-    return ((value, start, end) if value is not None else None), end
-
-
-def _skip_ws_and_comments(text: str, i: int) -> int:
-    while True:
-        i = _WS.match(text, i).end()
-        if not text.startswith("/*", i):
-            return i
-        end = text.find("*/", i + 2)
-        i = len(text) if end < 0 else end + 2
-
-
-def _import(text: str, i: int) -> tuple[tuple[str, int, int] | None, int]:
+def _import(text: str, i: int) -> tuple[_Hit | None, int]:
     """After `@import` (ending at i): the string or url() that follows."""
-    k = _skip_ws_and_comments(text, i)
+    k = skip_whitespace_and_comments(text, i)
     if text[k:k + 1] in ("'", '"'):
-        value, end = _string(text, k)
+        value, end = consume_string(text, k)
         return ((value, k, end) if value is not None else None), end
-    name, j = _name(text, k)
+    name, j = consume_name(text, k)
     if name.lower() == "url" and text[j:j + 1] == "(":
-        return _url(text, k, j + 1)
+        return consume_url(text, k, j + 1)
     return None, k
 
 
-def _function_before(text: str, paren: int) -> str | None:
-    """The plain function name ending at `paren`, if it is one we care about.
+def _extends_name(text: str, start: int) -> bool:
+    """Does the character before `start` make a name starting there something
+    else: a longer name (`foourl(`), a hash token (`#url(`) or an at-keyword?"""
+    return start > 0 and (text[start - 1] in "#@" or NAME_CHAR.match(text[start - 1]) is not None)
 
-    The name must start an ident: a name code point before it makes a longer
-    name (`foourl(`), a `#` a hash token, an `@` an at-keyword.
-    """
-    tail = text[max(0, paren - _LONGEST_FUNCTION):paren].lower()
+
+def _plain_function(text: str, paren: int) -> tuple[str, int]:
+    """(name, start) of the function we care about whose `(` is at paren, else
+    ("", paren); any escape in a name was consumed by the backslash branch."""
     for name in _FUNCTIONS:
         start = paren - len(name)
-        if tail.endswith(name) and not (
-                start > 0 and (text[start - 1] in "#@" or _NAME_CHAR.match(text[start - 1]))):
-            return name
-    return None
+        if start >= 0 and text[start:paren].lower() == name and not _extends_name(text, start):
+            return name, start
+    return "", paren
+
+
+def _escaped_function(text: str, backslash: int) -> tuple[str | None, int, int]:
+    """(lower-case name, start, index after `(`) of a function whose name
+    holds the escape at `backslash`; name None if it is no function token."""
+    start = backslash
+    while start > 0 and NAME_CHAR.match(text[start - 1]):
+        start -= 1  # plain name code points before the escape
+    name, end = consume_name(text, start)
+    if text[end:end + 1] != "(" or _extends_name(text, start):
+        return None, start, end
+    return name.lower(), start, end + 1
 
 
 def scan_css(text: str) -> list[Reference]:
     """All references in a stylesheet, in text order."""
     found: list[tuple[str, str, int, int]] = []  # kind, url, start, end
     depth = 0  # paren depth inside image-set(); its strings at depth 1 are URLs
-    i, n = 0, len(text)
-    while True:
-        m = (_NEXT_IN_SET if depth else _NEXT).search(text, i)
-        if m is None:
-            break
+    i = 0
+    while m := (_NEXT_IN_SET if depth else _NEXT).search(text, i):
         s = m.start()
-        c, i, name, ref = text[s], s + 1, None, None
+        c, i, name, kind, hit = text[s], s + 1, None, "url", None
         if c == "/":
             if text.startswith("*", i):
-                end = text.find("*/", s + 2)
-                i = n if end < 0 else end + 2
-                sm = _CSS_SOURCEMAP.match(text, s + 2, i)
-                if sm and sm[1]:
-                    ref = ("sourcemap", (sm[1], sm.start(1), sm.end(1)))
+                kind, (hit, i) = "sourcemap", _comment(text, s)
         elif c in "\"'":
-            value, i = _string(text, s)
+            value, i = consume_string(text, s)
             if depth == 1 and value is not None:
-                ref = ("url", (value, s, i))
+                hit = (value, s, i)
         elif c == ")":
             depth -= 1
         elif c == "@":
-            name, i = _name(text, i)
-            if name.lower() == "import":
-                ref, i = _import(text, i)
-                ref = ref and ("import", ref)
-            name = None
+            at_name, i = consume_name(text, i)
+            if at_name.lower() == "import":
+                kind, (hit, i) = "import", _import(text, i)
         elif c == "(":
-            name = _function_before(text, s) or ""
-            if name:
-                s -= len(name)
-        elif _valid_escape(text, s):  # a backslash starting or inside a name
-            while s > 0 and _NAME_CHAR.match(text[s - 1]):
-                s -= 1
-            name, i = _name(text, s)
-            if text[i:i + 1] == "(" and text[s - 1:s] not in ("#", "@"):
-                name, i = name.lower(), i + 1
-            else:
-                name = None
+            name, s = _plain_function(text, s)
+        elif valid_escape(text, s):
+            name, s, i = _escaped_function(text, s)
         if name == "url":
-            ref, i = _url(text, s, i)
-            ref = ref and ("url", ref)
+            hit, i = consume_url(text, s, i)
         elif name is not None and (depth or name in _SET_FUNCTIONS):
-            depth += 1
-        if ref:
-            kind, (value, start, end) = ref
-            found.append((kind, value, start, end))
+            depth += 1  # inside image-set() every parenthesis nests
+        if hit:
+            found.append((kind, *hit))
     return _with_lines(text, found)
 
 
@@ -339,14 +208,7 @@ def scan_js(text: str) -> list[Reference]:
 
 # --- Rewriting ----------------------------------------------------------------
 
-_CSS_STRING_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\a ", "\r": "\\d ", "\f": "\\c "})
-_NEEDS_QUOTES = re.compile(r"[\"'()\\\s\x00-\x08\x0b\x0e-\x1f\x7f]")
 _COMMENT_UNSAFE = re.compile(r"[\s*]")
-
-
-def _css_string(value: str, quote: str) -> str:
-    escaped = value.translate(_CSS_STRING_ESCAPES).replace(quote, "\\" + quote)
-    return f"{quote}{escaped}{quote}"
 
 
 def _serialise(text: str, ref: Reference, url: str) -> str:
@@ -355,12 +217,9 @@ def _serialise(text: str, ref: Reference, url: str) -> str:
         return _COMMENT_UNSAFE.sub(lambda m: "%%%02X" % ord(m.group()), url)
     first = text[ref.start]
     if first in "\"'":
-        return _css_string(url, first)
+        return serialise_string(url, first)
     inner = text[text.index("(", ref.start) + 1:ref.end].lstrip(" \t\n\r\f")
-    quote = inner[:1] if inner[:1] in ("'", '"') else None
-    if quote is None and not _NEEDS_QUOTES.search(url):
-        return f"url({url})"
-    return f"url({_css_string(url, quote or chr(34))})"
+    return serialise_url(url, inner[:1] if inner[:1] in ("'", '"') else None)
 
 
 def rewrite(text: str,
