@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 
 from assetpipe.references import (
-    Reference, is_local, is_root_relative, rebase, relative_url, resolve, rewrite,
-    scan_css, scan_js, split_url)
+    Reference, is_local, resolve, rewrite, scan_css, scan_js, split_url)
 
 
 def urls(text: str) -> list[tuple[str, str]]:
@@ -105,6 +104,19 @@ def test_escaped_quote_outside_a_string_opens_no_string():
     assert urls(ESCAPED_QUOTE_OUTSIDE_STRING) == [("url", "ok.png")]
 
 
+ESCAPED_NOT_URL = r"#\75 rl(a.png) {} b { c: a\75 rl(b.png); d: \66 oourl(c.png) }"
+ESCAPED_IMPORT = r'@\69 mport "x.css";'
+
+
+def test_escaped_names_follow_the_same_rules():
+    assert urls(ESCAPED_NOT_URL) == []
+    assert urls(ESCAPED_IMPORT) == [("import", "x.css")]
+
+
+def test_empty_url_is_recorded_but_not_local():
+    assert urls("a { b: url(); c: url('') }") == [("url", ""), ("url", "")]
+
+
 # --- @import, source maps, image-set, font lists ----------------------------------------
 
 IMPORTS = """@import "a.css";
@@ -153,6 +165,12 @@ FONT_FACE = """@font-face {
   src: url(a.eot?#iefix) format('embedded-opentype'), url(a.woff2?v=4.7.0) format('woff2'),
        url('a.svg?v=4.7.0#iconsregular') format('svg'), local("Icons");
 }"""
+
+
+def test_image_set_nested_functions_are_not_urls():
+    text = 'a { b: image-set(linear-gradient(red, blue) 1x, "a.png" 2x, calc(1 + "x") 3x) }'
+    assert urls(text) == [("url", "a.png")]
+    assert urls(text + ' c { content: "after.png" }') == [("url", "a.png")]
 
 
 def test_font_face_src_list():
@@ -259,75 +277,6 @@ def test_scan_js_trailing_sourcemap_comment():
 ])
 def test_scan_js_ignores_sourcemap_lookalikes(text):
     assert scan_js(text) == []
-
-
-# --- URL helpers ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("url, local", [
-    ("img/a.png", True), ("../fonts/a.eot?#iefix", True), ("./a.png", True),
-    ("data:image/png;base64,AA==", False), ("http://x.org/a.png", False),
-    ("HTTPS://x.org/a.png", False), ("//cdn.example.com/a.png", False), ("about:blank", False),
-    ("mailto:a@b.c", False), ("#default#VML", False), ("", False), ("?v=1", False),
-    ("/img/a.png", False), ("\\\\host\\a.png", False),
-])
-def test_is_local(url, local):
-    assert is_local(url) is local
-
-
-def test_is_root_relative():
-    assert is_root_relative("/img/a.png")
-    assert not is_root_relative("//cdn.example.com/a.png")
-    assert not is_root_relative("img/a.png")
-
-
-@pytest.mark.parametrize("url, expected", [
-    ("font.eot?#iefix", ("font.eot", "?#iefix")),
-    ("icons.woff2?v=4.7.0", ("icons.woff2", "?v=4.7.0")),
-    ("a.svg?v=4.7.0#fontawesomeregular", ("a.svg", "?v=4.7.0#fontawesomeregular")),
-    ("a.svg#x?y", ("a.svg", "#x?y")),
-    ("my%20image.png", ("my image.png", "")),
-])
-def test_split_url(url, expected):
-    assert split_url(url) == expected
-
-
-@pytest.mark.parametrize("base, path, expected", [
-    ("css/site.css", "../fonts/a.eot", "fonts/a.eot"),
-    ("css/site.css", "img/./a.png", "css/img/a.png"),
-    ("site.css", "a.png", "a.png"),
-    ("css/site.css", "../../a.png", None),
-    ("css/site.css", "..", None),
-    ("css/site.css", "/img/a.png", None),
-])
-def test_resolve(base, path, expected):
-    assert resolve(base, path) == expected
-
-
-@pytest.mark.parametrize("src, dst, expected", [
-    ("css/site.css", "img/a.v1234abcd.png", "../img/a.v1234abcd.png"),
-    ("css/site.css", "css/b.v1234abcd.css", "b.v1234abcd.css"),
-    ("site.css", "css/img/a.png", "css/img/a.png"),
-    ("a/b/c.css", "a/x.png", "../x.png"),
-    ("a/b.css", "a", "../a"),
-    ("c.css", "100% #1?.png", "100%25 %231%3F.png"),
-])
-def test_relative_url(src, dst, expected):
-    assert relative_url(src, dst) == expected
-
-
-@pytest.mark.parametrize("url, from_dir, to_dir, expected", [
-    ("images/ui-icons.png", "vendor/jquery-ui/themes/base", "css",
-     "../vendor/jquery-ui/themes/base/images/ui-icons.png"),
-    ("../fonts/a.eot?#iefix", "vendor/fa/css", "css", "../vendor/fa/fonts/a.eot?#iefix"),
-    ("a.png", "css", "css", "a.png"),
-    ("img/a.png", "", "css", "../img/a.png"),
-    ("#default#VML", "vendor/leaflet", "css", "#default#VML"),
-    ("data:image/png;base64,AA==", "a", "b", "data:image/png;base64,AA=="),
-    ("/img/a.png", "a", "b", "/img/a.png"),
-])
-def test_rebase(url, from_dir, to_dir, expected):
-    assert rebase(url, from_dir, to_dir) == expected
 
 
 # --- the corpus ------------------------------------------------------------------------
