@@ -15,9 +15,12 @@ where a token we care about can start, which keeps a 150 KB stylesheet in the
 low milliseconds.
 
 Offsets are indices into the text exactly as given (no newline or NUL
-preprocessing), so `rewrite` can splice replacements back in one pass.  The
-URL helpers (`is_local`, `split_url`, `resolve`, `relative_url`, `rebase`)
-live in `assetpipe.urlpaths` and are re-exported here.
+preprocessing), so `rewrite` can splice replacements back in one pass.
+`rewrite` takes the Reference objects themselves (a mapping or pairs), not
+bare start offsets: a token's end and form are needed to replace it.  The
+tokenizer pieces live in `assetpipe.css_tokens`; the URL helpers (`is_local`,
+`is_root_relative`, `split_url`, `resolve`, `relative_url`, `rebase`) in
+`assetpipe.urlpaths`, re-exported here so the graph needs one import.
 """
 from __future__ import annotations
 
