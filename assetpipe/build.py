@@ -12,18 +12,12 @@ from dataclasses import dataclass, field
 
 from assetpipe import __version__, state
 from assetpipe.config import Config
-from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.sources import SourceFile, expand_bundle, scan_sources
+from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.writer import OutputLock, link_or_copy, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
-
-# Below this much input, starting worker processes costs more than it saves.
-INLINE_BYTES = 2_000_000
-BATCH_BYTES = 1_000_000
-BATCH_FILES = 64
 
 
 @dataclass
@@ -45,6 +39,7 @@ class BuildReport:
 
 
 def settings_for(config: Config):
+    from assetpipe.graph import RefPolicy
     from assetpipe.transforms import Settings
     return Settings(
         minify_js=config.minify.js, minify_css=config.minify.css,
@@ -53,7 +48,18 @@ def settings_for(config: Config):
         gzip_suffix=config.compress.gzip_suffix, brotli=config.compress.brotli,
         brotli_quality=config.compress.brotli_quality,
         brotli_large_quality=config.compress.brotli_large_quality,
-        version_strategy=config.versioning.strategy, version_length=config.versioning.length)
+        version_strategy=config.versioning.strategy, version_length=config.versioning.length,
+        refs=RefPolicy(missing=config.references.missing,
+                       missing_sourcemap=config.references.missing_sourcemap,
+                       root_relative=config.references.root_relative,
+                       root_path=url_path(config.url_prefix)))
+
+
+def url_path(url_prefix: str) -> str:
+    """The path part of a url_prefix: "https://cdn.example.com/static/" -> "/static/"."""
+    from urllib.parse import urlsplit
+    path = urlsplit(url_prefix).path or "/"
+    return path if path.endswith("/") else path + "/"
 
 
 def build(config: Config, workers: int | None = None, progress=None) -> BuildReport:
@@ -83,86 +89,58 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress) -> BuildReport:
-    from assetpipe import jobs as jobs_mod
-    from assetpipe.jobs import Built, Job
+    from assetpipe import graph, plan
+    from assetpipe.jobs import Built, Job, outputs_exist
+    from assetpipe.runner import Runner
     settings = settings_for(config)
     settings_key = settings.key()
-    previous = state.load_state(config.output, settings_key)
-    plans = _plan(config, sources)
-    reused, todo, stat_keys = [], [], {}
-    for logical, members in plans.items():
-        stat_key = [[sources[m].size, sources[m].mtime_ns, sources[m].inode] for m in members]
-        stat_keys[logical] = stat_key
-        prev = previous.get(logical)
-        if prev and prev["stat"] == stat_key and jobs_mod.outputs_exist(prev["built"], config.output):
-            reused.append(Built(**prev["built"]))
-            continue
-        todo.append(Job(logical_path=logical,
-                        inputs=tuple((m, sources[m].abs_path) for m in members),
-                        is_bundle=logical not in sources,
-                        mtime_ns=max(sources[m].mtime_ns for m in members),
-                        previous=prev["built"] if prev else None))
-    done = _run(todo, settings, config.output, workers, sources, progress)
-    built = reused + done
+    prev_assets, prev_links = state.load_state(config.output, settings_key)
+    plans = plan.outputs(config, sources)
+    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
+    plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
+                  for logical, members in plans.items()}
+    warnings = graph.report_problems(plan_links, settings.refs)
+    deps = {logical: {link.target for link in found if link.problem is None}
+            for logical, found in plan_links.items()}
+    versioned: dict[str, str] = {}
+    records: dict[str, dict] = {}
+    built, done = [], []
+    advance = progress(len(plans)) if progress else None
+    with Runner(settings, config.output, workers, advance) as runner:
+        for level in graph.levels(deps):
+            todo, sizes = [], {}
+            for logical in level:
+                members = plans[logical]
+                key = plan.stat_key(members, sources)
+                dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
+                records[logical] = {"stat": key, "deps": dep_paths}
+                prev = prev_assets.get(logical)
+                if (prev and prev["stat"] == key and prev["deps"] == dep_paths
+                        and outputs_exist(prev["built"], config.output)):
+                    built.append(Built(**prev["built"]))
+                    versioned[logical] = built[-1].versioned_path
+                    if advance:
+                        advance(1)
+                    continue
+                todo.append(Job(logical_path=logical,
+                                inputs=tuple((m, sources[m].abs_path) for m in members),
+                                is_bundle=logical not in sources,
+                                mtime_ns=max(sources[m].mtime_ns for m in members),
+                                deps=tuple(dep_paths.items()),
+                                previous=prev["built"] if prev else None))
+                sizes[logical] = sum(sources[m].size for m in members)
+            for result in runner.run(todo, sizes):
+                versioned[result.logical_path] = result.versioned_path
+                done.append(result)
+                built.append(result)
     _write_unversioned(built, config)
     report = _report(built, done)
+    report.warnings[:0] = warnings
     report.manifest_changed = _publish(config, built)
-    state.save_state(config.output, settings_key, {
-        b.logical_path: {"stat": stat_keys[b.logical_path], "built": b.as_dict()} for b in built})
+    for b in built:
+        records[b.logical_path]["built"] = b.as_dict()
+    state.save_state(config.output, settings_key, records, link_cache)
     return report
-
-
-def _plan(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[str]]:
-    """Logical output path -> the source paths it is made from."""
-    plans = {logical: [logical] for logical in sources}
-    for bundle in config.bundles:
-        if bundle.name in sources:
-            raise BuildError(f"bundle name {bundle.name!r} is also a source file; "
-                             "rename the bundle or the file", config.config_path)
-        plans[bundle.name] = expand_bundle(bundle, sources)
-    return plans
-
-
-def _run(todo: list, settings, output: str, workers: int,
-         sources: dict[str, SourceFile], progress) -> list:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    from assetpipe import jobs as jobs_mod
-    sizes = {job.logical_path: sum(sources[m].size for m, _ in job.inputs) for job in todo}
-    advance = progress(len(todo)) if progress and todo else None
-    total = sum(sizes.values())
-    if workers <= 1 or total < INLINE_BYTES:
-        results = []
-        for job in todo:
-            results.append(jobs_mod.run_job(job, settings, output))
-            if advance:
-                advance(1)
-        return results
-    batches = _batches(sorted(todo, key=lambda j: -sizes[j.logical_path]), sizes)
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["assetpipe.jobs"])
-    results = []
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(jobs_mod.run_batch, batch, settings, output) for batch in batches]
-        for future, batch in zip(futures, batches):
-            results.extend(future.result())
-            if advance:
-                advance(len(batch))
-    return results
-
-
-def _batches(todo: list, sizes: dict[str, int]) -> list[list]:
-    batches, current, current_bytes = [], [], 0
-    for job in todo:
-        current.append(job)
-        current_bytes += sizes[job.logical_path]
-        if current_bytes >= BATCH_BYTES or len(current) >= BATCH_FILES:
-            batches.append(current)
-            current, current_bytes = [], 0
-    if current:
-        batches.append(current)
-    return batches
 
 
 def _write_unversioned(built: list, config: Config) -> None:

@@ -57,6 +57,13 @@ class Images:
 
 
 @dataclass(frozen=True)
+class References:
+    missing: str = "error"            # url()/@import target not found
+    missing_sourcemap: str = "warn"   # sourceMappingURL target not found: comment dropped
+    root_relative: str = "leave"      # "/static/x.png": "leave" or "resolve" against url_prefix
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -67,18 +74,23 @@ class Config:
     minify: Minify = field(default_factory=Minify)
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
+    references: References = field(default_factory=References)
 
     @property
     def root(self) -> str:
         return os.path.dirname(self.config_path)
 
 
-SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images}
+SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
+            "references": References}
 TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
     "images.strip": ("safe", "none"),
+    "references.missing": ("error", "warn"),
+    "references.missing_sourcemap": ("error", "warn"),
+    "references.root_relative": ("leave", "resolve"),
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
           "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11)}

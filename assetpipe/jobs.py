@@ -23,6 +23,7 @@ class Job:
     inputs: tuple[tuple[str, str], ...]   # (logical path, absolute path), in order
     is_bundle: bool = False
     mtime_ns: int = 0                     # newest input mtime, for the "mtime" strategy
+    deps: tuple[tuple[str, str], ...] = ()  # referenced logical path -> its versioned path
     previous: dict | None = None          # last build's Built record, reused if inputs match
 
 
@@ -55,11 +56,12 @@ def run_job(job: Job, settings: Settings, output: str) -> Built:
     prev = job.previous
     if prev and prev["input_hash"] == input_hash and outputs_exist(prev, output):
         return Built(**prev)
+    deps = dict(job.deps)
     if job.is_bundle:
-        content, warnings = transform_bundle(job.logical_path, list(zip(
-            [lg for lg, _ in job.inputs], datas)), settings), []
+        members = list(zip([lg for lg, _ in job.inputs], datas))
+        content, warnings = transform_bundle(job.logical_path, members, settings, deps), []
     else:
-        content, warnings = transform_file(job.logical_path, datas[0], settings)
+        content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
     version = _version(content, job, settings)
     versioned = naming.versioned_name(job.logical_path, version)
     written = write_immutable(os.path.join(output, versioned), content)
@@ -106,7 +108,7 @@ def _version(content: bytes, job: Job, settings: Settings) -> str:
 
 
 def _input_hash(job: Job, datas: list[bytes]) -> str:
-    h = hashlib.sha256()
+    h = hashlib.sha256(repr(job.deps).encode())
     for (logical, _), data in zip(job.inputs, datas):
         h.update(f"{logical}\0{len(data)}\0".encode())
         h.update(data)

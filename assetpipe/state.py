@@ -21,20 +21,21 @@ def state_path(output: str, name: str) -> str:
     return os.path.join(output, STATE_DIR, name)
 
 
-def load_state(output: str, settings_key: str) -> dict:
-    """Previous records by logical path; empty when absent, corrupt or for other settings."""
+def load_state(output: str, settings_key: str) -> tuple[dict, dict]:
+    """(asset records, link records) by logical path; empty when absent,
+    corrupt or made with other settings."""
     try:
         with open(state_path(output, "state.json"), "rb") as f:
             state = json.loads(f.read())
     except (OSError, ValueError):
-        return {}
+        return {}, {}
     if state.get("format") != STATE_FORMAT or state.get("settings") != settings_key:
-        return {}
-    return state.get("assets", {})
+        return {}, {}
+    return state.get("assets", {}), state.get("links", {})
 
 
-def save_state(output: str, settings_key: str, assets: dict) -> None:
-    data = {"format": STATE_FORMAT, "settings": settings_key, "assets": assets}
+def save_state(output: str, settings_key: str, assets: dict, links: dict) -> None:
+    data = {"format": STATE_FORMAT, "settings": settings_key, "assets": assets, "links": links}
     write_atomic(state_path(output, "state.json"),
                  json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
 

@@ -8,10 +8,11 @@ valid UTF-8 is an error, because one bundle can't mix encodings.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from assetpipe import minify
 from assetpipe.errors import BuildError
+from assetpipe.graph import RefPolicy, rewrite_text, scannable
 from assetpipe.media_types import extension
 
 TOOL_EPOCH = "1"  # bump when a transform changes its output for the same input
@@ -33,6 +34,7 @@ class Settings:
     brotli_large_quality: int = 9
     version_strategy: str = "hash"
     version_length: int = 10
+    refs: RefPolicy = field(default_factory=RefPolicy)
 
     def key(self) -> str:
         from assetpipe import __version__
@@ -57,14 +59,21 @@ def minifies(logical_path: str, settings: Settings) -> bool:
     return (ext == ".js" and settings.minify_js) or (ext == ".css" and settings.minify_css)
 
 
-def transform_file(logical_path: str, data: bytes, settings: Settings) -> tuple[bytes, list[str]]:
-    """Final bytes of one source file, plus warnings."""
-    if minifies(logical_path, settings):
+def transform_file(logical_path: str, data: bytes, settings: Settings,
+                   versioned: dict[str, str]) -> tuple[bytes, list[str]]:
+    """Final bytes of one source file, plus warnings.  `versioned` maps the
+    logical paths it references to their versioned paths."""
+    if scannable(logical_path):
         try:
             text = decode_text(logical_path, data)
         except BuildError as exc:
-            return data, [f"{exc}; copied unminified"]
-        return _minify_text(logical_path, text).encode("utf-8"), []
+            return data, [f"{exc}; copied unchanged"]
+        minified = minifies(logical_path, settings)
+        text = rewrite_text(logical_path, logical_path, text, versioned,
+                            keeps_sourcemap=not minified, policy=settings.refs)
+        if minified:
+            text = _minify_text(logical_path, text)
+        return text.encode("utf-8"), []
     if extension(logical_path) == ".png" and settings.png == "lossless":
         from assetpipe.images import optimize_png
         result = optimize_png(data, settings.strip)
@@ -73,11 +82,16 @@ def transform_file(logical_path: str, data: bytes, settings: Settings) -> tuple[
     return data, []
 
 
-def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings) -> bytes:
-    """Concatenate (and minify) bundle members in order."""
+def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
+                     versioned: dict[str, str]) -> bytes:
+    """Concatenate (and minify) bundle members in order; their links are
+    re-pointed from each member's folder to the bundle's."""
     texts = []
     for logical_path, data in members:
         text = decode_text(logical_path, data)
+        if scannable(logical_path):
+            text = rewrite_text(name, logical_path, text, versioned,
+                                keeps_sourcemap=False, policy=settings.refs)
         if minifies(logical_path, settings):
             text = _minify_text(logical_path, text)
         texts.append(text)

@@ -34,6 +34,7 @@ def corpus_dir() -> Path:
     if not (path / "bootstrap").is_dir():
         script = _fetch_script()
         if script is None:
-            pytest.skip(f"corpus missing at {path} and fetch-corpus.sh not found")
+            pytest.fail(f"corpus missing at {path} and fetch-corpus.sh not found; "
+                        "set ASSETPIPE_CORPUS to a fetched corpus")
         subprocess.run(["bash", str(script), str(path)], check=True)
     return path

@@ -1,0 +1,160 @@
+"""The reference graph: which asset names which, in what order to build them.
+
+Links are found once per source text (references.scan_css / scan_js) and
+resolved against the set of buildable logical paths.  Every dangling or
+escaping link in the whole build is collected and reported together; assets
+are then built level by level (topological order) so a referenced file's
+versioned name is known before the file that names it is rewritten, and the
+referencing file's version, taken from its rewritten bytes, covers them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from assetpipe import references as refs
+from assetpipe.errors import BuildError
+from assetpipe.media_types import extension
+
+
+@dataclass(frozen=True)
+class Link:
+    kind: str              # "url" | "import" | "sourcemap"
+    url: str
+    line: int
+    target: str | None     # logical path it names, when local and inside source
+    problem: str | None    # None | "missing" | "escapes"
+
+
+@dataclass(frozen=True)
+class RefPolicy:
+    missing: str = "error"            # "error" | "warn": url()/@import targets
+    missing_sourcemap: str = "warn"   # "error" | "warn": the comment is dropped
+    root_relative: str = "leave"      # "leave" | "resolve" (against url_prefix's path)
+    root_path: str = "/static/"       # path part of url_prefix
+
+
+def scannable(logical_path: str) -> bool:
+    return extension(logical_path) in (".css", ".js", ".mjs")
+
+
+def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
+    """The references that matter for this file: CSS url()/@import always;
+    sourceMappingURL only when the file keeps its comment (copied unminified)."""
+    if extension(logical_path) == ".css":
+        found = refs.scan_css(text)
+    else:
+        found = refs.scan_js(text)
+    return [r for r in found if keeps_sourcemap or r.kind != "sourcemap"]
+
+
+def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | None:
+    """A Link for a reference the build must handle; None for ones left alone."""
+    url = ref.url
+    if refs.is_root_relative(url):
+        if policy.root_relative != "resolve" or not url.startswith(policy.root_path):
+            return None
+        path, _ = refs.split_url(url[len(policy.root_path):])
+        target = path.lstrip("/") or None
+    elif refs.is_local(url):
+        path, _ = refs.split_url(url)
+        target = refs.resolve(logical_path, path)
+        if target is None:
+            return Link(ref.kind, url, ref.line, None, "escapes")
+    else:
+        return None
+    return Link(ref.kind, url, ref.line, target, None if target in known else "missing")
+
+
+def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> list[str]:
+    """Raise one BuildError listing every fatal problem; return the warnings."""
+    errors, warnings = [], []
+    for logical, links in sorted(links_by_file.items()):
+        for link in links:
+            if link.problem is None:
+                continue
+            if link.problem == "escapes":
+                message = f"{logical}:{link.line}: {link.url!r} points outside the source folder"
+                errors.append(message)
+                continue
+            message = (f"{logical}:{link.line}: {link.url!r} not found "
+                       f"(looked for {link.target})")
+            rule = policy.missing_sourcemap if link.kind == "sourcemap" else policy.missing
+            if link.kind == "sourcemap":
+                message += "; sourceMappingURL comment dropped"
+            (errors if rule == "error" else warnings).append(message)
+    if errors:
+        count = f"{len(errors)} broken reference{'s' if len(errors) > 1 else ''}"
+        raise BuildError(f"{count}:\n  " + "\n  ".join(errors))
+    return warnings
+
+
+def levels(deps: dict[str, set[str]]) -> list[list[str]]:
+    """Group nodes so each level only depends on earlier ones; a cycle is an error."""
+    remaining = {node: set(d) & deps.keys() - {node} for node, d in deps.items()}
+    self_loops = [n for n, d in deps.items() if n in d]
+    if self_loops:
+        raise BuildError(f"reference cycle: {self_loops[0]} -> {self_loops[0]}")
+    done: set[str] = set()
+    out = []
+    while remaining:
+        ready = sorted(n for n, d in remaining.items() if d <= done)
+        if not ready:
+            raise BuildError("reference cycle: " + " -> ".join(_find_cycle(remaining)))
+        out.append(ready)
+        done.update(ready)
+        for n in ready:
+            del remaining[n]
+    return out
+
+
+def _find_cycle(remaining: dict[str, set[str]]) -> list[str]:
+    node = min(remaining)
+    path: list[str] = []
+    while node not in path:
+        path.append(node)
+        node = min(d for d in remaining[node] if d in remaining)
+    return path[path.index(node):] + [node]
+
+
+def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str, str],
+                 keeps_sourcemap: bool, policy: RefPolicy) -> str:
+    """Point every link in `text` (written in `member_path`, published at
+    `out_path`) at its target's versioned file; drop dangling sourcemaps and
+    rebase links left alone when a bundle moved the text to another folder."""
+    found = scan(member_path, text, keeps_sourcemap)
+    links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
+    dangling_maps = [ref for ref, link in zip(found, links)
+                     if ref.kind == "sourcemap" and not (link and link.target in versioned)]
+    if dangling_maps:  # rare: cut the comments, then scan the shorter text again
+        for ref in sorted(dangling_maps, key=lambda r: -r.start):
+            text = _without_comment(text, ref)
+        found = scan(member_path, text, keeps_sourcemap)
+        links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
+    replacements = []
+    for ref, link in zip(found, links):
+        if link and link.target in versioned:
+            if refs.is_root_relative(ref.url):
+                new = policy.root_path + versioned[link.target]
+            else:
+                new = refs.relative_url(out_path, versioned[link.target])
+            replacements.append((ref, new + refs.split_url(ref.url)[1]))
+        elif out_path != member_path and refs.is_local(ref.url):
+            new = refs.rebase(ref.url, _folder(member_path), _folder(out_path))
+            if new != ref.url:
+                replacements.append((ref, new))
+    return refs.rewrite(text, replacements) if replacements else text
+
+
+def _without_comment(text: str, ref) -> str:
+    """`text` minus the `/*# ... */` or `//# ...` comment holding `ref`."""
+    line_start = text.rfind("\n", 0, ref.start) + 1
+    block = text.rfind("/*", line_start, ref.start)
+    if block >= 0:
+        end = text.find("*/", ref.end)
+        return text[:block] + text[end + 2 if end >= 0 else len(text):]
+    line_end = text.find("\n", ref.end)
+    return text[:line_start] + (text[line_end + 1:] if line_end >= 0 else "")
+
+
+def _folder(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""

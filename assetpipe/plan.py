@@ -1,0 +1,69 @@
+"""What to build from what: output plans, their links, and their dependencies.
+
+Link scanning reads only the CSS/JS whose stat changed since the last build;
+the links of the others come from the cache, so the graph costs nothing on
+an incremental build.
+"""
+from __future__ import annotations
+
+from assetpipe.config import Config
+from assetpipe.errors import BuildError
+from assetpipe.graph import Link, RefPolicy, resolve_link, scan, scannable
+from assetpipe.sources import SourceFile, expand_bundle
+from assetpipe.transforms import Settings, minifies
+
+
+def outputs(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[str]]:
+    """Logical output path -> the source paths it is made from, in order."""
+    plans = {logical: [logical] for logical in sources}
+    for bundle in config.bundles:
+        if bundle.name in sources:
+            raise BuildError(f"bundle name {bundle.name!r} is also a source file; "
+                             "rename the bundle or the file", config.config_path)
+        plans[bundle.name] = expand_bundle(bundle, sources)
+    return plans
+
+
+def stat_key(members: list[str], sources: dict[str, SourceFile]) -> list[list[int]]:
+    return [[sources[m].size, sources[m].mtime_ns, sources[m].inode] for m in members]
+
+
+def scan_links(sources: dict[str, SourceFile], known: set[str], policy: RefPolicy,
+               cached: dict) -> tuple[dict[str, list[Link]], dict]:
+    """Links of every scannable source (sourcemaps included); and the new cache."""
+    links, cache = {}, {}
+    for logical, src in sources.items():
+        if not scannable(logical):
+            continue
+        key = stat_key([logical], sources)
+        hit = cached.get(logical)
+        if hit and hit["stat"] == key:
+            found = [Link(*row) for row in hit["links"]]
+        else:
+            found = _scan_file(src, known, policy)
+        links[logical] = found
+        cache[logical] = {"stat": key, "links": [list(link.__dict__.values()) for link in found]}
+    return links, cache
+
+
+def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy) -> list[Link]:
+    try:
+        with open(src.abs_path, "rb") as f:
+            text = f.read().decode("utf-8").removeprefix("\ufeff")
+    except (OSError, UnicodeDecodeError):
+        return []  # the transform stage reports unreadable / non-UTF-8 files
+    found = (resolve_link(src.logical_path, ref, known, policy)
+             for ref in scan(src.logical_path, text, keeps_sourcemap=True))
+    return [link for link in found if link is not None]
+
+
+def plan_links(logical: str, members: list[str], is_bundle: bool,
+               links: dict[str, list[Link]], settings: Settings) -> list[Link]:
+    """The links that matter for one output: sourcemap comments only survive
+    in a single file copied unminified (the contract's source-map rule)."""
+    out = []
+    for member in members:
+        keeps_map = not is_bundle and not minifies(member, settings)
+        out.extend(link for link in links.get(member, ())
+                   if keeps_map or link.kind != "sourcemap")
+    return out
