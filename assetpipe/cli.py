@@ -81,7 +81,7 @@ def _echo_summary(report, output: str) -> None:
         click.echo(f"{output}: up to date ({report.files} files, {report.seconds:.2f} s)")
         return
     def mb(n):
-        return f"{n / 1e6:.2f} MB"
+        return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
     click.echo(f"{output}: {report.files} files ({report.processed} processed, "
                f"{report.written} written) in {report.seconds:.2f} s")
     click.echo(f"  bytes: {mb(report.bytes_in)} in -> {mb(report.bytes_out)} out "
