@@ -20,7 +20,7 @@ APACHE = "/usr/sbin/apache2"
 MODULES = "/usr/lib/apache2/modules"
 DEBIAN_MODS = "/etc/apache2/mods-available"
 # Enough for the rules plus what Debian enables by default that can interfere.
-LOAD = ("mpm_event", "authz_core", "authz_host", "alias", "dir", "mime", "env",
+LOAD = ("mpm_event", "authz_core", "authz_host", "alias", "dir", "autoindex", "mime", "env",
         "setenvif", "filter", "deflate", "headers", "expires", "rewrite", "proxy",
         "proxy_http")
 STARTUP_SECONDS = 15
