@@ -262,8 +262,9 @@ def test_well_known_is_served(site):
     assert got.body.startswith(b"Contact:")
 
 
-def test_no_directory_listings(site):
-    got = site.get("css/")
+@pytest.mark.parametrize("name", ["alias_site", "htaccess_site"])
+def test_no_directory_listings(request, name):
+    got = request.getfixturevalue(name).get("css/")
     assert got.status == 403 and b"Index of" not in got.body
 
 
@@ -272,6 +273,10 @@ def test_no_directory_listings(site):
 def test_url_fallback_proxies_missing_pages(root_site):
     got = root_site.get("account/settings?tab=2")
     assert (got.status, got.body) == (200, b"backend saw /account/settings?tab=2")
+
+
+def test_fallback_gets_folders_without_index(root_site):
+    assert root_site.get("css/").body == b"backend saw /css/"
 
 
 def test_path_fallback_passes_missing_pages(path_fallback_site):
