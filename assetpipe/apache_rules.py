@@ -7,7 +7,6 @@ as the build: types from media_types, caching from naming.VERSIONED_NAME_RE.
 """
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import dataclass
 from pathlib import Path

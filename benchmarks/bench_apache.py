@@ -13,6 +13,7 @@ Loopback only, bounded: `wrk -t2 -c16 -d5s` per URL.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -97,7 +98,6 @@ def main(argv=None) -> int:
 
 
 def load_manifest_path(out: str) -> str:
-    import json
     with open(os.path.join(out, "manifest.json")) as f:
         return json.load(f)["assets"]["js/vendor.js"]["path"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -294,7 +295,7 @@ def test_fallback_leaves_files_and_versioned_names_alone(request, name):
 
 # --- the command line -------------------------------------------------------------
 
-def test_generated_config_passes_apache_t(alias_site, tmp_path):
+def test_generated_config_passes_apache_t(alias_site):
     # Fixture startup already ran `apache2 -t`; this keeps the check explicit.
     assert config_test(alias_site.httpd.conf).returncode == 0
 
@@ -306,6 +307,13 @@ def test_stdout_and_htaccess_variants(alias_site, capsys):
     assert main(["apache", "--config", str(alias_site.config_path), "--htaccess"]) == 0
     per_dir = capsys.readouterr().out
     assert "<Directory" not in per_dir and "RewriteBase \"/static/\"" in per_dir
+
+
+def test_module_list_names_proxy_only_for_a_url_fallback(alias_site, root_site, capsys):
+    main(["apache", "--config", str(alias_site.config_path)])
+    assert "# Needs (Debian): a2enmod rewrite headers expires\n" in capsys.readouterr().out
+    main(["apache", "--config", str(root_site.config_path)])
+    assert "a2enmod rewrite headers expires proxy proxy_http\n" in capsys.readouterr().out
 
 
 def test_unknown_apache_key_is_rejected(tmp_path, capsys):
@@ -336,7 +344,7 @@ def test_check_fails_against_a_bare_alias(alias_site, capsys):
 def test_corpus_slice_passes_the_check(corpus_dir, request):
     """Real files: jquery + bootstrap css under the Alias, checked over HTTP."""
     source = world_readable_tmpdir("assetpipe-corpus-src-")
-    request.addfinalizer(lambda: __import__("shutil").rmtree(source, ignore_errors=True))
+    request.addfinalizer(lambda: shutil.rmtree(source, ignore_errors=True))
     for rel in ("jquery/dist/jquery.js", "bootstrap/dist/css/bootstrap.css", "lodash/lodash.js"):
         target = source / rel
         target.parent.mkdir(parents=True, exist_ok=True)
