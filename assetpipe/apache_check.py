@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
-from assetpipe.errors import BuildError, UsageError
+from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.media_types import content_type
 from assetpipe.naming import VERSIONED_NAME_RE
@@ -62,7 +62,7 @@ def pick_asset(manifest: dict) -> tuple[str, dict]:
     candidates = [(name, entry) for name, entry in sorted(manifest["assets"].items())
                   if name.endswith((".css", ".js")) and entry.get("encodings")]
     if not candidates:
-        raise UsageError("manifest.json has no css or js asset with a compressed twin to check")
+        raise BuildError("manifest.json has no css or js asset with a compressed twin to check")
     return max(candidates, key=lambda item: len(item[1]["encodings"]))
 
 
