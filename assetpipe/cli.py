@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from assetpipe.errors import AssetpipeError, UsageError
+from assetpipe.errors import AssetpipeError, BuildError, UsageError
 
 CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
                              help="Config file (default: ./assetpipe.toml or [tool.assetpipe] "
@@ -74,6 +74,45 @@ def build(ctx, config_file, jobs, as_json, quiet, debug):
         click.echo(json.dumps(dict(report.as_dict(), output=config.output), sort_keys=True))
     elif not quiet:
         _echo_summary(report, config.output)
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("-o", "out_file", metavar="FILE", help="Write the rules to FILE instead of stdout.")
+@click.option("--htaccess", is_flag=True,
+              help="Per-directory variant, to save as .htaccess in the output folder.")
+@click.option("--check", "check_url", metavar="URL",
+              help="Instead of writing rules, check the server that serves the output folder "
+                   "at URL (e.g. https://example.com/static/); exit 1 on any failure.")
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def apache(ctx, config_file, out_file, htaccess, check_url, debug):
+    """Write the Apache 2.4 rules for the output folder (stdout without -o)."""
+    ctx.obj["debug"] |= debug
+    config = _load(config_file)
+    if check_url:
+        _check_apache(check_url, config.output)
+        return
+    from assetpipe.apache_rules import render
+    text = render(config, htaccess)
+    if out_file:
+        from assetpipe.writer import write_atomic
+        write_atomic(os.path.abspath(out_file), text.encode())
+    else:
+        click.echo(text, nl=False)
+
+
+def _check_apache(url: str, output: str) -> None:
+    from assetpipe.apache_check import check_deployment
+    try:
+        results = check_deployment(url, output)
+    except OSError as exc:
+        raise BuildError(f"cannot check {url}: {exc}") from None
+    for result in results:
+        click.echo(result.line())
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise BuildError(f"{failed} of {len(results)} checks failed against {url}")
 
 
 def _echo_summary(report, output: str) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 
@@ -64,6 +65,17 @@ class References:
 
 
 @dataclass(frozen=True)
+class Apache:
+    # Unversioned names, pages and manifest.json: seconds a cache may reuse
+    # them without asking (0 = revalidate every time).
+    short_max_age: int = 300
+    # Where requests for pages without a static file go: a URL path handled
+    # elsewhere on the server ("/dynamic_handler/") or a backend URL
+    # ("http://127.0.0.1:8000/", proxied); "" = plain 404.
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -75,6 +87,7 @@ class Config:
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
     references: References = field(default_factory=References)
+    apache: Apache = field(default_factory=Apache)
 
     @property
     def root(self) -> str:
@@ -82,7 +95,7 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
-            "references": References}
+            "references": References, "apache": Apache}
 TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
@@ -93,7 +106,8 @@ CHOICES = {
     "references.root_relative": ("leave", "resolve"),
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
-          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11)}
+          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
+          "apache.short_max_age": (0, 31536000)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
@@ -184,7 +198,17 @@ def _parse_section(name: str, cls, raw) -> object:
             raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
     if name == "compress" and "gzip_suffix" in raw and not raw["gzip_suffix"].startswith("."):
         raise UsageError("compress.gzip_suffix: must start with a dot, e.g. \".gz\"")
+    if name == "apache" and raw.get("fallback"):
+        _check_fallback(raw["fallback"])
     return cls(**raw)
+
+
+def _check_fallback(value: str) -> None:
+    # It lands verbatim in a RewriteRule: a path or an http(s) URL ending in
+    # "/" (the request path is appended), and nothing Apache would re-parse.
+    if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
+        raise UsageError(f"apache.fallback: {value!r} must be a URL path like \"/dynamic_handler/\" "
+                         "or a backend URL like \"http://127.0.0.1:8000/\", ending in /")
 
 
 def _check_type(key: str, value, expected: type) -> None:
