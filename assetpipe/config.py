@@ -100,6 +100,8 @@ TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
+    # Only suffixes naming.VERSIONED_NAME_RE knows, so twins are cached by name too.
+    "compress.gzip_suffix": (".gzip", ".gz"),
     "images.strip": ("safe", "none"),
     "references.missing": ("error", "warn"),
     "references.missing_sourcemap": ("error", "warn"),
@@ -196,8 +198,6 @@ def _parse_section(name: str, cls, raw) -> object:
         if dotted in RANGES and not RANGES[dotted][0] <= value <= RANGES[dotted][1]:
             low, high = RANGES[dotted]
             raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
-    if name == "compress" and "gzip_suffix" in raw and not raw["gzip_suffix"].startswith("."):
-        raise UsageError("compress.gzip_suffix: must start with a dot, e.g. \".gz\"")
     if name == "apache" and raw.get("fallback"):
         _check_fallback(raw["fallback"])
     return cls(**raw)
