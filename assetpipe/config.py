@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import posixpath
+import re
 import tomllib
 from dataclasses import dataclass, field
 
@@ -54,6 +56,25 @@ class Images:
 
 
 @dataclass(frozen=True)
+class Page:
+    """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
+
+    path: str                       # relative to Pages.output, "/"-separated
+    template: str | None = None     # relative to Pages.templates
+    url: str | None = None          # http(s) URL fetched with GET
+
+
+@dataclass(frozen=True)
+class Pages:
+    templates: str                  # absolute
+    output: str                     # absolute; defaults to the build's output
+    every: float = 300.0            # seconds, for `pages --every` without a value
+    context: str | None = None      # "module:function", importable from the config folder
+    timeout: float = 10.0           # seconds per snapshot request
+    pages: tuple[Page, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -64,6 +85,7 @@ class Config:
     minify: Minify = field(default_factory=Minify)
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
+    pages: Pages | None = None      # None when there is no [pages] section
 
     @property
     def root(self) -> str:
@@ -71,7 +93,7 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images}
-TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
+TOP_LEVEL = {"source", "output", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
@@ -127,6 +149,7 @@ def parse_config(table: dict, config_path: str) -> Config:
                 for name, cls in SECTIONS.items()}
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   url_prefix=url_prefix, bundles=_parse_bundles(table.get("bundle", [])),
+                  pages=_parse_pages(table["pages"], root, output) if "pages" in table else None,
                   **sections)
 
 
@@ -152,6 +175,59 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
         seen.add(name)
         bundles.append(Bundle(name=name, files=tuple(files)))
     return tuple(bundles)
+
+
+PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}
+PAGE_KEYS = {"path", "template", "url"}
+
+
+def _parse_pages(raw, root: str, build_output: str) -> Pages:
+    if not isinstance(raw, dict):
+        raise UsageError("pages: must be a table ([pages])")
+    _reject_unknown(raw, PAGES_KEYS, "pages.")
+    for key in ("templates", "output", "context"):
+        if key in raw:
+            _check_type(f"pages.{key}", raw[key], str)
+    for key in ("every", "timeout"):
+        value = raw.get(key, 1)
+        if type(value) not in (int, float) or value <= 0:
+            raise UsageError(f"pages.{key}: expected a positive number of seconds, got {value!r}")
+    context = raw.get("context")
+    if context is not None and not re.fullmatch(r"[\w.]+:\w+", context):
+        raise UsageError(f"pages.context: {context!r} is not \"module:function\"")
+    output = raw.get("output")
+    return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
+                 output=os.path.normpath(os.path.join(root, output)) if output else build_output,
+                 every=float(raw.get("every", Pages.every)), context=context,
+                 timeout=float(raw.get("timeout", Pages.timeout)),
+                 pages=_parse_page_list(raw.get("page", [])))
+
+
+def _parse_page_list(raw) -> tuple[Page, ...]:
+    if not isinstance(raw, list):
+        raise UsageError("pages.page: must be an array of tables ([[pages.page]])")
+    pages, seen = [], set()
+    for i, item in enumerate(raw):
+        where = f"pages.page[{i}]"
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: must be a table with 'path' and 'template' or 'url'")
+        _reject_unknown(item, PAGE_KEYS, where + ".")
+        for key, value in item.items():
+            _check_type(f"{where}.{key}", value, str)
+        if ("template" in item) == ("url" in item):
+            raise UsageError(f"{where}: needs exactly one of 'template' or 'url'")
+        if "url" in item and not item["url"].startswith(("http://", "https://")):
+            raise UsageError(f"{where}.url: {item['url']!r} is not an http:// or https:// URL")
+        path = posixpath.normpath(item.get("path", ""))
+        # A page is written inside the pages output folder, never beside it.
+        if "path" not in item or path in (".", "..") or path.startswith(("/", "../")):
+            raise UsageError(f"{where}.path: must be a file path inside the output folder, "
+                             f"e.g. \"index.html\" (got {item.get('path')!r})")
+        if path in seen:
+            raise UsageError(f"{where}.path: page {path!r} is declared twice")
+        seen.add(path)
+        pages.append(Page(path=path, template=item.get("template"), url=item.get("url")))
+    return tuple(pages)
 
 
 def _parse_section(name: str, cls, raw) -> object:
