@@ -147,9 +147,10 @@ def parse_config(table: dict, config_path: str) -> Config:
     _check_type("url_prefix", url_prefix, str)
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
+    pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   url_prefix=url_prefix, bundles=_parse_bundles(table.get("bundle", [])),
-                  pages=_parse_pages(table["pages"], root, output) if "pages" in table else None,
+                  pages=pages,
                   **sections)
 
 
@@ -181,7 +182,7 @@ PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}
 PAGE_KEYS = {"path", "template", "url"}
 
 
-def _parse_pages(raw, root: str, build_output: str) -> Pages:
+def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
     if not isinstance(raw, dict):
         raise UsageError("pages: must be a table ([pages])")
     _reject_unknown(raw, PAGES_KEYS, "pages.")
@@ -195,9 +196,15 @@ def _parse_pages(raw, root: str, build_output: str) -> Pages:
     context = raw.get("context")
     if context is not None and not re.fullmatch(r"[\w.]+:\w+", context):
         raise UsageError(f"pages.context: {context!r} is not \"module:function\"")
-    output = raw.get("output")
+    output = build_output
+    if "output" in raw:
+        output = os.path.normpath(os.path.join(root, raw["output"]))
+    # Pages written into the source folder would come back as assets on the next build.
+    if output == source or output.startswith(source + os.sep):
+        raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
+                         "write pages to the build output (the default) or another folder")
     return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
-                 output=os.path.normpath(os.path.join(root, output)) if output else build_output,
+                 output=output,
                  every=float(raw.get("every", Pages.every)), context=context,
                  timeout=float(raw.get("timeout", Pages.timeout)),
                  pages=_parse_page_list(raw.get("page", [])))

@@ -171,10 +171,9 @@ def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes
     """Twin suffix -> bytes, or None where there must be no twin (build's rules)."""
     if not is_compressible(path):
         return {}
-    return {
-        settings.gzip_suffix: twins.gzip_twin(content, settings.gzip_level) if settings.gzip else None,
-        ".br": twins.brotli_twin(content, settings.brotli_quality) if settings.brotli else None,
-    }
+    gzipped = twins.gzip_twin(content, settings.gzip_level) if settings.gzip else None
+    brotlied = twins.brotli_twin(content, settings.brotli_quality) if settings.brotli else None
+    return {settings.gzip_suffix: gzipped, ".br": brotlied}
 
 
 def load_context_function(spec: str, root: str) -> Callable[[], object]:
@@ -205,8 +204,10 @@ def describe(exc: BaseException, under: str, root: str | None = None) -> str:
     """
     frames = [f for f in traceback.extract_tb(exc.__traceback__)
               if f.filename.startswith(under + os.sep)]
-    where = f" ({_relative(frames[-1].filename, root or under)}:{frames[-1].lineno})" if frames else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+    if not frames:
+        return f"{type(exc).__name__}: {exc}"
+    where = f"{_relative(frames[-1].filename, root or under)}:{frames[-1].lineno}"
+    return f"{type(exc).__name__}: {exc} ({where})"
 
 
 def summarize(results: list[PageResult], seconds: float) -> str:

@@ -26,10 +26,9 @@ import pytest
 
 from assetpipe.build import build
 from assetpipe.cli import main
-from assetpipe.config import load_config
+from assetpipe.config import Compress, load_config
 from assetpipe.errors import UsageError
 from assetpipe.pages import PageRenderer, publish_page
-from assetpipe.config import Compress
 from assetpipe.schedule import cron_schedule, run_every
 
 REPO = Path(__file__).resolve().parent.parent
@@ -181,7 +180,7 @@ def server():
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Dynamic)
     httpd.status, httpd.body, httpd.delay = 200, b"<p>best v1</p>\n", 0.0
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/bestsellers"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield httpd
     httpd.shutdown()
@@ -221,6 +220,7 @@ def test_config_defaults(site):
     ('[[pages.page]]\npath = "index.html"\n', "needs exactly one of 'template' or 'url'"),
     ('[[pages.page]]\ntemplate = "a.html"\npath = "../a.html"\n', "pages.page[0].path"),
     ('[[pages.page]]\nurl = "ftp://x/a"\npath = "a.html"\n', "is not an http:// or https:// URL"),
+    ('output = "static/pages"\n', "pages.output: 'static/pages' is inside source"),
 ])
 def test_config_errors_name_the_key(site, pages, message):
     site.configure(pages=pages)
@@ -407,8 +407,10 @@ def test_timer_publishes_changes_survives_failures_and_recovers(site, server):
                                       if t[index].error), None), "a failing tick")
 
     def page_shows(version: str):
+        # Within two periods of the change, plus room for the render itself
+        # (~0.1 s with brotli) on a busy machine.
         return wait_for(lambda: f'data-version="{version}"' in page.read_text(),
-                        f"page version {version}", deadline=2 * PERIOD + 5)
+                        f"page version {version}", deadline=2 * PERIOD + 0.5)
 
     try:
         page_shows("v1")
