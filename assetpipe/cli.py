@@ -108,7 +108,8 @@ def pages(ctx, config_file, every, once, unit_name, cron, debug):
     ctx.obj["debug"] |= debug
     config = _load(config_file)
     if config.pages is None:
-        raise UsageError(f"{config.config_path}: no [pages] section")
+        raise UsageError(f"{config.config_path}: no [pages] section; add one with "
+                         "[[pages.page]] entries (template = ... or url = ..., and path = ...)")
     if sum(map(bool, (once, unit_name, cron))) > 1 or (once and every):
         raise UsageError("pages: use only one of --once, --every, --systemd, --cron "
                          "(--every may set the period of --systemd/--cron)")

@@ -52,9 +52,7 @@ class PageRenderer:
     """
 
     def __init__(self, config: Config):
-        if config.pages is None:
-            raise UsageError(f"{config.config_path}: no [pages] section; add one with "
-                             "[[pages.page]] entries (see the README)")
+        """`config` must have a [pages] section (config.pages is not None)."""
         self.config, self.settings = config, config.pages
         # StrictUndefined: a misspelt variable fails the page (keeping the last
         # good one) instead of publishing a silently blank section.
@@ -78,8 +76,11 @@ class PageRenderer:
                                    self.config.compress)
         except PageError as exc:
             return PageResult(page.path, error=str(exc))
-        except OSError as exc:
-            return PageResult(page.path, error=f"cannot write: {exc}")
+        except Exception as exc:
+            # Anything else (an unwritable folder, a malformed URL, a bug) fails
+            # this page only: the timer must keep the other pages, and later
+            # ticks, going.
+            return PageResult(page.path, error=describe(exc, self.config.root))
         return PageResult(page.path, written=written)
 
     def _content(self, page: Page, context: dict | PageError) -> bytes:

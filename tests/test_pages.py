@@ -500,6 +500,20 @@ def test_main_without_pages_section_is_a_usage_error(site, capsys):
     assert "no [pages] section" in capsys.readouterr().err
 
 
+def test_main_context_module_missing_is_a_usage_error(site, capsys):
+    config = site.configure()
+    config.write_text(config.read_text().replace(f"{site.module}:context", "nosuch:context"))
+    assert main(["pages", "--once", "--config", str(config)]) == 2
+    assert "pages.context: no module 'nosuch'" in capsys.readouterr().err
+
+
+def test_main_before_any_build_names_the_missing_manifest(site, capsys):
+    config = site.configure()
+    assert main(["pages", "--once", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert "error: page index.html: " in err and "manifest.json not found" in err
+
+
 def test_main_systemd_prints_service_and_timer(site, capsys):
     config = site.configure(extra="")
     assert main(["pages", "--systemd", "shop-pages", "--config", str(config)]) == 0
