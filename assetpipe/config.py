@@ -150,8 +150,7 @@ def parse_config(table: dict, config_path: str) -> Config:
     pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   url_prefix=url_prefix, bundles=_parse_bundles(table.get("bundle", [])),
-                  pages=pages,
-                  **sections)
+                  pages=pages, **sections)
 
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:
@@ -204,8 +203,7 @@ def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
         raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
                          "write pages to the build output (the default) or another folder")
     return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
-                 output=output,
-                 every=float(raw.get("every", Pages.every)), context=context,
+                 output=output, every=float(raw.get("every", Pages.every)), context=context,
                  timeout=float(raw.get("timeout", Pages.timeout)),
                  pages=_parse_page_list(raw.get("page", [])))
 
