@@ -54,6 +54,18 @@ class Images:
 
 
 @dataclass(frozen=True)
+class Sync:
+    # Cache-Control max-age for names that can change (pages, plain copies,
+    # manifest.json); versioned names are always cached for a year, immutable.
+    short_max_age: int = 300
+    # Upload gzip bytes under the plain key (Content-Encoding: gzip) for CDNs
+    # that cannot pick a twin by Accept-Encoding; see docs/sync.md.
+    gzip_in_place: bool = False
+    # botocore "standard" retry mode: attempts per request, first one included.
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -64,13 +76,15 @@ class Config:
     minify: Minify = field(default_factory=Minify)
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
+    sync: Sync = field(default_factory=Sync)
 
     @property
     def root(self) -> str:
         return os.path.dirname(self.config_path)
 
 
-SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images}
+SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
+            "sync": Sync}
 TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
@@ -78,7 +92,8 @@ CHOICES = {
     "images.strip": ("safe", "none"),
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
-          "compress.brotli_quality": (0, 11)}
+          "compress.brotli_quality": (0, 11), "sync.short_max_age": (0, 31536000),
+          "sync.max_attempts": (1, 20)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
