@@ -106,7 +106,7 @@ class S3Target:
             raise UsageError("s3:// destinations need boto3: pip install boto3") from None
         self.bucket, self.prefix = bucket, prefix
         self.label = f"s3://{bucket}/{prefix}".rstrip("/")
-        config = BotoConfig(retries={"mode": "standard", "max_attempts": max_attempts},
+        config = BotoConfig(retries={"mode": "standard", "total_max_attempts": max_attempts},
                             max_pool_connections=max(10, jobs))
         self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url,
                                                      config=config)
