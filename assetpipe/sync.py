@@ -75,13 +75,12 @@ def run_sync(options: SyncOptions, progress=None) -> SyncReport:
     target = open_target(options.dest, options.endpoint_url,
                          options.settings.max_attempts, options.jobs)
     _check_folders(options.source, target)
-    manifest_bytes, local = scan_output(options.source, options.settings)
+    manifest_bytes, manifest, local = scan_output(options.source, options.settings)
     remote = target.list()
     index_raw = target.get(INDEX_KEY) if INDEX_KEY in remote else None
     known = trusted_hashes(parse_index(index_raw), remote)
     heads = keys_to_head(local, remote, known)
     known.update(_parallel(lambda key: (key, target.head_sha(key)), heads, options.jobs))
-    manifest = json.loads(manifest_bytes) if manifest_bytes else None
     if manifest is not None:
         _check_references(manifest, local, remote, options.source)
     keep = _keep_set(target, remote, manifest, manifest_bytes, options.keep, options.jobs)
@@ -100,8 +99,8 @@ def run_sync(options: SyncOptions, progress=None) -> SyncReport:
     return report
 
 
-def scan_output(root: str, settings: Sync) -> tuple[bytes | None, list[LocalFile]]:
-    """Snapshot the output folder: the manifest's bytes first, then every file.
+def scan_output(root: str, settings: Sync) -> tuple[bytes | None, dict | None, list[LocalFile]]:
+    """Snapshot the output folder: the manifest (bytes, parsed) first, then every file.
 
     The build writes the manifest last, so everything the snapshot names was
     already on disk when the walk starts.  Dot-named files and folders
@@ -130,7 +129,7 @@ def scan_output(root: str, settings: Sync) -> tuple[bytes | None, list[LocalFile
                                len(manifest_bytes), hashlib.sha256(manifest_bytes).hexdigest(),
                                object_meta(MANIFEST_NAME, MANIFEST_NAME, None,
                                            settings.short_max_age), manifest_bytes))
-    return manifest_bytes, local
+    return manifest_bytes, manifest, local
 
 
 def _walk(root: str) -> list[str]:

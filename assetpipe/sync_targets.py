@@ -31,6 +31,8 @@ def open_target(dest: str, endpoint_url: str | None, max_attempts: int, jobs: in
         return S3Target(bucket, prefix.strip("/"), endpoint_url, max_attempts, jobs)
     if "://" in dest:
         raise UsageError(f"DEST {dest!r}: only s3:// URLs and local folders are supported")
+    if endpoint_url:
+        raise UsageError("--endpoint-url only applies to s3:// destinations")
     return FolderTarget(os.path.abspath(dest))
 
 

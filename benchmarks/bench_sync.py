@@ -58,7 +58,7 @@ def main() -> int:
     import boto3
     with tempfile.TemporaryDirectory() as workdir:
         output = build_corpus(args.corpus, workdir)
-        objects = len(scan_output(output, Sync())[1])
+        objects = len(scan_output(output, Sync())[2])
         with moto_server() as url, RecordingProxy(url) as proxy:
             boto3.client("s3", endpoint_url=url).create_bucket(Bucket="bench-sync")
             options = SyncOptions(source=output, dest="s3://bench-sync/static",

@@ -321,6 +321,8 @@ def test_main_sync_s3_dry_run_and_json(site, bucket, proxy, capsys):
 def test_bad_usage_exits_2(site, capsys):
     assert main(["sync", "s3://bucket/x", "--config", str(site), "--prune"]) == 2
     assert main(["sync", "ftp://host/x", "--config", str(site)]) == 2
+    assert main(["sync", str(site.parent / "d"), "--config", str(site),
+                 "--endpoint-url", "http://127.0.0.1:9"]) == 2
     capsys.readouterr()
 
 
