@@ -84,7 +84,14 @@ def read_marker(output: str, name: str) -> str | None:
 
 
 def write_marker(output: str, name: str, text: str) -> None:
-    write_atomic(state_path(output, name), text.encode())
+    # Written in place, not via temp + rename: a build killed while writing the
+    # `building` marker would otherwise leave a temp file that no build sweeps
+    # (only a present marker triggers the sweep).  A torn marker is harmless:
+    # `building` counts by existence, and the fingerprint is written while
+    # `building` exists, so a torn one is never trusted.
+    os.makedirs(os.path.dirname(state_path(output, name)), exist_ok=True)
+    with open(state_path(output, name), "w") as f:
+        f.write(text)
 
 
 def remove_marker(output: str, name: str) -> None:
