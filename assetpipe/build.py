@@ -72,8 +72,8 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
         config_repr = _build_inputs(config)
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
         building = state.read_marker(output, "building")
-        if building is None and state.read_marker(output, "fingerprint") == state.fingerprint(
-                config_repr, stats, _manifest_stat(output)):
+        if building is None and state.fingerprint_holds(output, state.fingerprint(
+                config_repr, stats, _manifest_stat(output))):
             return BuildReport(files=len(sources) + len(config.bundles), noop=True,
                                seconds=time.perf_counter() - started)
         if building is not None:
@@ -81,8 +81,8 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
         state.write_marker(output, "building", str(os.getpid()))
         state.remove_marker(output, "fingerprint")
         report = _build(config, sources, workers or os.cpu_count() or 1, progress)
-        state.write_marker(output, "fingerprint",
-                           state.fingerprint(config_repr, stats, _manifest_stat(output)))
+        state.write_fingerprint(output, state.fingerprint(config_repr, stats, _manifest_stat(output)),
+                                config.versioning.keep_unversioned)
         state.remove_marker(output, "building")
     report.seconds = time.perf_counter() - started
     return report

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 import time
+import traceback
 
 import click
 
@@ -289,12 +290,17 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         _echo_err("aborted")
         return 1
+    except click.UsageError as exc:
+        # One line, like every other error (click's own format spans four).
+        where = exc.ctx.command_path if exc.ctx else "assetpipe"
+        _echo_err(f"error: {exc.format_message()} (see '{where} --help')")
+        return 2
     except click.exceptions.ClickException as exc:
         exc.show()
-        return 2 if isinstance(exc, click.UsageError) else exc.exit_code
+        return exc.exit_code
     except AssetpipeError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, then the same one-line error and exit status
+            traceback.print_exc()
         _echo_err(f"error: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:

@@ -47,6 +47,35 @@ def fingerprint(config_repr: str, stats: list[tuple], manifest_stat: tuple | Non
     return h.hexdigest()
 
 
+def write_fingerprint(output: str, value: str, keep_unversioned: bool) -> None:
+    """Record the fingerprint and every file the manifest publishes (read back by
+    fingerprint_holds), so a deleted output file makes the next build a real one."""
+    from assetpipe.manifest import MANIFEST_NAME
+    try:
+        with open(os.path.join(output, MANIFEST_NAME), "rb") as f:
+            assets = json.loads(f.read())["assets"]
+    except (OSError, ValueError, KeyError):
+        return  # no fingerprint: the next build does the work
+    paths = []
+    for logical, entry in assets.items():
+        paths.append(entry["path"])
+        paths.extend(entry.get("encodings", {}).values())
+        if keep_unversioned:
+            paths.append(logical)
+            paths.extend(logical + twin[len(entry["path"]):]
+                         for twin in entry.get("encodings", {}).values())
+    write_marker(output, "fingerprint", "\n".join([value, *paths]))
+
+
+def fingerprint_holds(output: str, value: str) -> bool:
+    """True when the last build had this fingerprint and all its outputs still exist."""
+    text = read_marker(output, "fingerprint")
+    if text is None:
+        return False
+    first, *paths = text.split("\n")
+    return first == value and all(os.path.exists(os.path.join(output, p)) for p in paths)
+
+
 def read_marker(output: str, name: str) -> str | None:
     try:
         with open(state_path(output, name)) as f:
@@ -56,7 +85,14 @@ def read_marker(output: str, name: str) -> str | None:
 
 
 def write_marker(output: str, name: str, text: str) -> None:
-    write_atomic(state_path(output, name), text.encode())
+    # Written in place, not via temp + rename: a build killed while writing the
+    # `building` marker would otherwise leave a temp file that no build sweeps
+    # (only a present marker triggers the sweep).  A torn marker is harmless:
+    # `building` counts by existence, and the fingerprint is written while
+    # `building` exists, so a torn one is never trusted.
+    os.makedirs(os.path.dirname(state_path(output, name)), exist_ok=True)
+    with open(state_path(output, name), "w") as f:
+        f.write(text)
 
 
 def remove_marker(output: str, name: str) -> None:

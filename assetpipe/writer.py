@@ -80,8 +80,7 @@ def link_or_copy(src: str, dst: str) -> None:
 def remove_temp_files(output: str) -> int:
     """Delete temp files a killed build left behind; returns how many."""
     removed = 0
-    for folder, dirs, files in os.walk(output):
-        dirs[:] = [d for d in dirs if d != STATE_DIR]
+    for folder, dirs, files in os.walk(output):  # the state folder included
         for name in files:
             if name.startswith(TEMP_PREFIX):
                 _unlink_quietly(os.path.join(folder, name))
