@@ -123,8 +123,10 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     rebase links left alone when a bundle moved the text to another folder."""
     found = scan(member_path, text, keeps_sourcemap)
     links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
+    # Only a map this build should have had is dangling; an inline (data:) or
+    # absolute map is not ours and stays valid for a file copied unminified.
     dangling_maps = [ref for ref, link in zip(found, links)
-                     if ref.kind == "sourcemap" and not (link and link.target in versioned)]
+                     if ref.kind == "sourcemap" and link and link.target not in versioned]
     if dangling_maps:  # rare: cut the comments, then scan the shorter text again
         for ref in sorted(dangling_maps, key=lambda r: -r.start):
             text = _without_comment(text, ref)
