@@ -9,6 +9,7 @@ referencing file's version, taken from its rewritten bytes, covers them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assetpipe import references as refs
@@ -135,16 +136,25 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     replacements = []
     for ref, link in zip(found, links):
         if link and link.target in versioned:
-            if refs.is_root_relative(ref.url):
-                new = policy.root_path + versioned[link.target]
+            if refs.is_root_relative(ref.url):  # a path from the root: no folder to climb
+                new = policy.root_path + refs.relative_url("", versioned[link.target])
             else:
                 new = refs.relative_url(out_path, versioned[link.target])
-            replacements.append((ref, new + refs.split_url(ref.url)[1]))
+            replacements.append((ref, _encode_whitespace(new) + refs.split_url(ref.url)[1]))
         elif out_path != member_path and refs.is_local(ref.url):
             new = refs.rebase(ref.url, _folder(member_path), _folder(out_path))
             if new != ref.url:
-                replacements.append((ref, new))
+                replacements.append((ref, _encode_whitespace(new)))
     return refs.rewrite(text, replacements) if replacements else text
+
+
+# rcssmin strips whitespace inside url(), quoted or not ("my image.png"
+# becomes "myimage.png"), and a URL never needs it raw: write it as %20.
+_WHITESPACE = re.compile(r"[ \t\n\r\f]")
+
+
+def _encode_whitespace(url: str) -> str:
+    return _WHITESPACE.sub(lambda m: "%%%02X" % ord(m.group()), url)
 
 
 def _without_comment(text: str, ref) -> str:
