@@ -194,3 +194,18 @@ def test_inline_and_absolute_sourcemaps_left_alone(url):
 def test_sourcemap_ignored_when_file_does_not_keep_it():
     js = "var a=1;\n//# sourceMappingURL=gone.js.map\n"
     assert rewrite(js, out="js/a.js", keeps_sourcemap=False) == js  # the minifier drops it
+
+
+def test_whitespace_in_rewritten_urls_is_percent_encoded():
+    # rcssmin would squeeze "my image.png" to "myimage.png" inside url()
+    versioned = {"css/my image.png": "css/my image.v0123456789.png"}
+    assert rewrite(r"a{b:url(my\ image.png)}", versioned=versioned) == \
+        "a{b:url(my%20image.v0123456789.png)}"
+    assert rewrite(r"a{b:url('img/a b.png')}", out="bundles/all.css", member="css/a.css",
+                   policy=WARN, versioned={}) == "a{b:url('../css/img/a%20b.png')}"
+
+
+def test_root_relative_versioned_path_is_url_encoded():
+    versioned = {"img/50% off#1.png": "img/50% off#1.v0123456789.png"}
+    assert rewrite("a{b:url('/static/img/50%25%20off%231.png')}", policy=RESOLVE,
+                   versioned=versioned) == "a{b:url('/static/img/50%25%20off%231.v0123456789.png')}"
