@@ -383,7 +383,8 @@ def test_dangling_references_in_two_files_reported_together(tmp_path, capsys):
     assert run_cli(config, capsys)[0] == 0
     published = (tmp_path / "out/manifest.json").read_bytes()
 
-    write_site(tmp_path, {"css/a.css": A_CSS, "css/b.css": B_CSS})
+    (tmp_path / "static/css/a.css").write_text(A_CSS)
+    (tmp_path / "static/css/b.css").write_text(B_CSS)
     code, out, err = run_cli(config, capsys)
     assert code == 1
     assert "2 broken references" in err
@@ -396,10 +397,11 @@ def test_dangling_references_in_two_files_reported_together(tmp_path, capsys):
 
 def test_missing_warn_turns_the_error_into_a_warning(tmp_path, capsys):
     config = write_site(tmp_path, {"css/a.css": A_CSS, "css/b.css": B_CSS},
-                        tables='[references]\nmissing = "warn"\n')
+                        tables='[references]\nmissing = "warn"\n' + SITE_BUNDLE)
     code, _, err = run_cli(config, capsys)
     assert code == 0
     assert "warning: css/a.css:3: 'missing-a.png' not found" in err
+    assert err.count("'missing-a.png' not found") == 1  # not again for the bundle holding a.css
     assert "warning: css/b.css:7: '../img/missing-b.png' not found" in err
     assert "url(missing-a.png)" in built_text(tmp_path / "out", "css/a.css")
 
