@@ -329,8 +329,9 @@ SITE = {
 SITE_BUNDLE = '[[bundle]]\nname = "bundles/site.css"\nfiles = ["css/a.css", "css/b.css"]\n'
 
 
-def test_changing_an_image_changes_exactly_its_users(tmp_path):
-    config = write_site(tmp_path, SITE, tables=SITE_BUNDLE)
+@pytest.mark.parametrize("strategy", ["hash", "mtime"])
+def test_changing_an_image_changes_exactly_its_users(tmp_path, strategy):
+    config = write_site(tmp_path, SITE, tables=f'[versioning]\nstrategy = "{strategy}"\n' + SITE_BUNDLE)
     out = tmp_path / "out"
     run_build(config)
     before = manifest(out)
