@@ -55,7 +55,11 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
         if policy.root_relative != "resolve" or not url.startswith(policy.root_path):
             return None
         path, _ = refs.split_url(url[len(policy.root_path):])
-        target = path.lstrip("/") or None
+        if not path.strip("/"):
+            return None  # the prefix itself: a folder, not a file
+        target = refs.resolve("", path.lstrip("/"))  # `..` resolved like a relative URL
+        if target is None:
+            return Link(ref.kind, url, ref.line, None, "escapes")
     elif refs.is_local(url):
         path, _ = refs.split_url(url)
         target = refs.resolve(logical_path, path)
