@@ -571,3 +571,11 @@ def test_root_relative_resolve_reports_a_missing_target(tmp_path, capsys):
                         tables='[references]\nroot_relative = "resolve"\n')
     code, _, err = run_cli(config, capsys)
     assert code == 1 and "css/site.css:1: '/static/img/a.png' not found" in err
+
+
+def test_root_relative_resolve_climbing_out_is_an_error(tmp_path, capsys):
+    config = write_site(tmp_path, {"css/site.css": "a { b: url(/static/../../etc/passwd) }\n"},
+                        tables='[references]\nroot_relative = "resolve"\n')
+    code, _, err = run_cli(config, capsys)
+    assert code == 1
+    assert "css/site.css:1: '/static/../../etc/passwd' points outside the source folder" in err

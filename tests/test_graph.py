@@ -46,6 +46,9 @@ def test_root_relative_resolved_against_url_prefix_path():
     assert link_for(css, {"img/a.png"}, RESOLVE).target == "img/a.png"
     assert link_for(css, (), RESOLVE).problem == "missing"
     assert link_for("a{b:url(/other/a.png)}", (), RESOLVE) is None  # not under the prefix
+    assert link_for("a{b:url(/static/img/x/../a.png)}", {"img/a.png"}, RESOLVE).target == "img/a.png"
+    assert link_for("a{b:url(/static/../../etc/passwd)}", (), RESOLVE).problem == "escapes"
+    assert link_for("a{b:url(/static/)}", (), RESOLVE) is None
 
 
 # --- report_problems ----------------------------------------------------------------
