@@ -398,6 +398,9 @@ def test_dangling_references_in_two_files_reported_together(tmp_path, capsys):
     assert "in-a-comment" not in err
     assert "bundles/" not in err  # a member's problem is reported once, at the member
     assert (tmp_path / "out/manifest.json").read_bytes() == published
+    # a failed build leaves nothing that makes the next run a silent no-op
+    code, _, again = run_cli(config, capsys)
+    assert (code, again) == (1, err)
 
 
 def test_missing_warn_turns_the_error_into_a_warning(tmp_path, capsys):
@@ -534,6 +537,17 @@ def test_preminified_js_keeps_its_sourcemap_pointed_at_the_versioned_map(tmp_pat
     text = built_text(out, "js/x.min.js")
     assert re.fullmatch(rf"var x=1;\n//# sourceMappingURL=x\.min\.js{VERSION}\.map\n", text), text
     assert_points_at_versioned(out, "js/x.min.js", ["js/x.min.js.map"])
+
+
+def test_minified_css_loses_its_sourcemap_unminified_keeps_it(tmp_path):
+    files = {"css/site.css": "a { color: red }\n/*# sourceMappingURL=site.css.map */\n",
+             "css/site.css.map": '{"version":3,"sources":["site.scss"],"mappings":"AAAA"}'}
+    run_build(write_site(tmp_path / "min", files))
+    assert "sourceMappingURL" not in built_text(tmp_path / "min/out", "css/site.css")
+    run_build(write_site(tmp_path / "plain", files, tables="[minify]\ncss = false\n"))
+    out = tmp_path / "plain/out"
+    assert re.search(rf"/\*# sourceMappingURL=site\.css{VERSION}\.map \*/", built_text(out, "css/site.css"))
+    assert_points_at_versioned(out, "css/site.css", ["css/site.css.map"])
 
 
 def test_minified_js_loses_its_sourcemap(tmp_path):
