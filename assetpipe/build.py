@@ -99,7 +99,11 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
     plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
                   for logical, members in plans.items()}
-    warnings = graph.report_problems(plan_links, settings.refs)
+    # Every source is also an output of its own, so reporting only those names
+    # each bundle member's problem once, at the member's own file:line.
+    warnings = graph.report_problems(
+        {logical: found for logical, found in plan_links.items() if logical in sources},
+        settings.refs)
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
     versioned: dict[str, str] = {}

@@ -9,6 +9,7 @@ referencing file's version, taken from its rewritten bytes, covers them.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assetpipe import references as refs
@@ -54,7 +55,11 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
         if policy.root_relative != "resolve" or not url.startswith(policy.root_path):
             return None
         path, _ = refs.split_url(url[len(policy.root_path):])
-        target = path.lstrip("/") or None
+        if not path.strip("/"):
+            return None  # the prefix itself: a folder, not a file
+        target = refs.resolve("", path.lstrip("/"))  # `..` resolved like a relative URL
+        if target is None:
+            return Link(ref.kind, url, ref.line, None, "escapes")
     elif refs.is_local(url):
         path, _ = refs.split_url(url)
         target = refs.resolve(logical_path, path)
@@ -123,8 +128,10 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     rebase links left alone when a bundle moved the text to another folder."""
     found = scan(member_path, text, keeps_sourcemap)
     links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
+    # Only a map this build should have had is dangling; an inline (data:) or
+    # absolute map is not ours and stays valid for a file copied unminified.
     dangling_maps = [ref for ref, link in zip(found, links)
-                     if ref.kind == "sourcemap" and not (link and link.target in versioned)]
+                     if ref.kind == "sourcemap" and link and link.target not in versioned]
     if dangling_maps:  # rare: cut the comments, then scan the shorter text again
         for ref in sorted(dangling_maps, key=lambda r: -r.start):
             text = _without_comment(text, ref)
@@ -133,16 +140,25 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     replacements = []
     for ref, link in zip(found, links):
         if link and link.target in versioned:
-            if refs.is_root_relative(ref.url):
-                new = policy.root_path + versioned[link.target]
+            if refs.is_root_relative(ref.url):  # a path from the root: no folder to climb
+                new = policy.root_path + refs.relative_url("", versioned[link.target])
             else:
                 new = refs.relative_url(out_path, versioned[link.target])
-            replacements.append((ref, new + refs.split_url(ref.url)[1]))
+            replacements.append((ref, _encode_whitespace(new) + refs.split_url(ref.url)[1]))
         elif out_path != member_path and refs.is_local(ref.url):
             new = refs.rebase(ref.url, _folder(member_path), _folder(out_path))
             if new != ref.url:
-                replacements.append((ref, new))
+                replacements.append((ref, _encode_whitespace(new)))
     return refs.rewrite(text, replacements) if replacements else text
+
+
+# rcssmin strips whitespace inside url(), quoted or not ("my image.png"
+# becomes "myimage.png"), and a URL never needs it raw: write it as %20.
+_WHITESPACE = re.compile(r"[ \t\n\r\f]")
+
+
+def _encode_whitespace(url: str) -> str:
+    return _WHITESPACE.sub(lambda m: "%%%02X" % ord(m.group()), url)
 
 
 def _without_comment(text: str, ref) -> str:

@@ -101,8 +101,9 @@ def _write_twins(built: Built, content: bytes, settings: Settings, output: str) 
 
 def _version(content: bytes, job: Job, settings: Settings) -> str:
     if settings.version_strategy == "mtime":
-        # The settings key is mixed in so a changed transform never reuses a name.
-        seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}".encode()
+        # The settings key is mixed in so a changed transform never reuses a
+        # name; the deps so a referenced file's new version renames its users.
+        seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}|{job.deps!r}".encode()
         return naming.content_version(seed, settings.version_length)
     return naming.content_version(content, settings.version_length)
 

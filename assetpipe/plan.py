@@ -6,6 +6,8 @@ an incremental build.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from assetpipe.config import Config
 from assetpipe.errors import BuildError
 from assetpipe.graph import Link, RefPolicy, resolve_link, scan, scannable
@@ -50,12 +52,21 @@ def scan_links(sources: dict[str, SourceFile], known: set[str], policy: RefPolic
         key = stat_key([logical], sources)
         hit = cached.get(logical)
         if hit and hit["stat"] == key:
-            found = [Link(*row) for row in hit["links"]]
+            found = [_recheck(Link(*row), known) for row in hit["links"]]
         else:
             found = _scan_file(src, known, policy)
         links[logical] = found
         cache[logical] = {"stat": key, "links": [list(link.__dict__.values()) for link in found]}
     return links, cache
+
+
+def _recheck(link: Link, known: set[str]) -> Link:
+    """A cached link judged again: its file is unchanged, but its target may
+    have been added or deleted since the last build."""
+    if link.problem == "escapes":
+        return link
+    problem = None if link.target in known else "missing"
+    return link if problem == link.problem else replace(link, problem=problem)
 
 
 def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy) -> list[Link]:
