@@ -79,7 +79,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
         sources = scan_sources(config.source)
-        config_repr = repr(config) + __version__ + _git_stamp(config, origin)
+        config_repr = _build_inputs(config) + _git_stamp(config, origin)
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
         building = state.read_marker(output, "building")
         if building is None and state.read_marker(output, "fingerprint") == state.fingerprint(
@@ -212,6 +212,13 @@ def _report(built: list, done: list) -> BuildReport:
         report.bytes_br += b.encoded_sizes.get("br", b.size)
         report.warnings.extend(b.warnings)
     return report
+
+
+def _build_inputs(config: Config) -> str:
+    """The config as far as it shapes the output (not [pages]/[apache]/[sync])."""
+    return repr((__version__, config.source, config.url_prefix, config.bundles,
+                 config.versioning, config.minify, config.compress, config.images,
+                 config.references))
 
 
 def _manifest_stat(output: str) -> tuple | None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 
 import click
 
-from assetpipe.errors import AssetpipeError, UsageError
+from assetpipe.errors import AssetpipeError, BuildError, UsageError
 
 CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
                              help="Config file (default: ./assetpipe.toml or [tool.assetpipe] "
@@ -134,12 +135,51 @@ def clean(config_file, keep, min_age, dry_run):
                f"and {len(plan.entries)} old history entries")
 
 
+@cli.command()
+@CONFIG_OPTION
+@click.option("-o", "out_file", metavar="FILE", help="Write the rules to FILE instead of stdout.")
+@click.option("--htaccess", is_flag=True,
+              help="Per-directory variant, to save as .htaccess in the output folder.")
+@click.option("--check", "check_url", metavar="URL",
+              help="Instead of writing rules, check the server that serves the output folder "
+                   "at URL (e.g. https://example.com/static/); exit 1 on any failure.")
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def apache(ctx, config_file, out_file, htaccess, check_url, debug):
+    """Write the Apache 2.4 rules for the output folder (stdout without -o)."""
+    ctx.obj["debug"] |= debug
+    config = _load(config_file)
+    if check_url:
+        _check_apache(check_url, config.output)
+        return
+    from assetpipe.apache_rules import render
+    text = render(config, htaccess)
+    if out_file:
+        from assetpipe.writer import write_atomic
+        write_atomic(os.path.abspath(out_file), text.encode())
+    else:
+        click.echo(text, nl=False)
+
+
+def _check_apache(url: str, output: str) -> None:
+    from assetpipe.apache_check import check_deployment
+    try:
+        results = check_deployment(url, output)
+    except OSError as exc:
+        raise BuildError(f"cannot check {url}: {exc}") from None
+    for result in results:
+        click.echo(result.line())
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise BuildError(f"{failed} of {len(results)} checks failed against {url}")
+
+
 def _echo_summary(report, output: str) -> None:
     if report.noop:
         click.echo(f"{output}: up to date ({report.files} files, {report.seconds:.2f} s)")
         return
     def mb(n):
-        return f"{n / 1e6:.2f} MB"
+        return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
     click.echo(f"{output}: {report.files} files ({report.processed} processed, "
                f"{report.written} written) in {report.seconds:.2f} s")
     click.echo(f"  bytes: {mb(report.bytes_in)} in -> {mb(report.bytes_out)} out "
@@ -147,6 +187,97 @@ def _echo_summary(report, output: str) -> None:
                + (f" -> {mb(report.bytes_br)} with brotli twins" if report.bytes_br != report.bytes_out else ""))
     if not report.manifest_changed:
         click.echo("  manifest.json unchanged")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--every", metavar="SECONDS", is_flag=False, flag_value="config",
+              help="Keep re-rendering every SECONDS (default: [pages] every) until "
+                   "SIGTERM/SIGINT.")
+@click.option("--once", is_flag=True, help="Render every page once (the default).")
+@click.option("--systemd", "unit_name", metavar="NAME",
+              help="Print a NAME.service + NAME.timer pair that runs `pages --once`.")
+@click.option("--cron", is_flag=True, help="Print a crontab line that runs `pages --once`.")
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def pages(ctx, config_file, every, once, unit_name, cron, debug):
+    """Render the static pages (templates and URL snapshots) into the output folder."""
+    ctx.obj["debug"] |= debug
+    config = _load(config_file)
+    if config.pages is None:
+        raise UsageError(f"{config.config_path}: no [pages] section; add one with "
+                         "[[pages.page]] entries (template = ... or url = ..., and path = ...)")
+    if sum(map(bool, (once, unit_name, cron))) > 1 or (once and every):
+        raise UsageError("pages: use only one of --once, --every, --systemd, --cron "
+                         "(--every may set the period of --systemd/--cron)")
+    period = _period(every, config.pages.every)
+    if unit_name or cron:
+        _echo_schedule(config, unit_name, period)
+    elif every:
+        _render_every(config, period)
+    else:
+        _render_once(config)
+
+
+def _period(every: str | None, default: float) -> float:
+    if every in (None, "config"):
+        return default
+    try:
+        seconds = float(every)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise UsageError(f"--every: {every!r} is not a positive number of seconds")
+    return seconds
+
+
+def _echo_schedule(config, unit_name: str | None, period: float) -> None:
+    import shutil
+    from assetpipe import schedule
+    # An absolute program path: systemd and cron run with a minimal PATH.
+    program = shutil.which("assetpipe")
+    command = ([os.path.abspath(program)] if program else [sys.executable, "-m", "assetpipe"]) \
+        + ["pages", "--once", "--config", config.config_path]
+    if unit_name:
+        try:
+            click.echo(schedule.systemd_units(unit_name, command, period, config.root), nl=False)
+        except ValueError as exc:
+            raise UsageError(f"--systemd: {exc}") from None
+    else:
+        click.echo(schedule.cron_line(command, period), nl=False)
+
+
+def _render_once(config) -> None:
+    from assetpipe.pages import PageRenderer
+    results = _render_tick(PageRenderer(config), stamped=False)
+    failed = [r for r in results if r.error]
+    if failed:
+        raise BuildError(f"{len(failed)} of {len(results)} pages failed "
+                         "(their last good versions were kept)")
+
+
+def _render_every(config, period: float) -> None:
+    from assetpipe.pages import PageRenderer
+    from assetpipe.schedule import run_every, stop_on_signals
+    renderer = PageRenderer(config)
+    click.echo(f"rendering {len(config.pages.pages)} pages every {period:g} s "
+               "until SIGTERM/SIGINT")
+    with stop_on_signals() as stop:
+        run_every(period, lambda: _render_tick(renderer, stamped=True), stop)
+    click.echo("stopped")
+
+
+def _render_tick(renderer, stamped: bool) -> list:
+    """Render all pages; one stderr line per failure (naming the page), one summary line."""
+    from assetpipe.pages import summarize
+    started = time.perf_counter()
+    results = renderer.render_all()
+    prefix = time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) if stamped else ""
+    for result in results:
+        if result.error:
+            _echo_err(f"{prefix}error: page {result.path}: {result.error}")
+    click.echo(prefix + summarize(results, time.perf_counter() - started))
+    return results
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
+import posixpath
+import re
 import tomllib
 from dataclasses import dataclass, field
 
@@ -64,6 +66,36 @@ class References:
 
 
 @dataclass(frozen=True)
+class Apache:
+    # Unversioned names, pages and manifest.json: seconds a cache may reuse
+    # them without asking (0 = revalidate every time).
+    short_max_age: int = 300
+    # Where requests for pages without a static file go: a URL path handled
+    # elsewhere on the server ("/dynamic_handler/") or a backend URL
+    # ("http://127.0.0.1:8000/", proxied); "" = plain 404.
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
+class Page:
+    """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
+
+    path: str                       # relative to Pages.output, "/"-separated
+    template: str | None = None     # relative to Pages.templates
+    url: str | None = None          # http(s) URL fetched with GET
+
+
+@dataclass(frozen=True)
+class Pages:
+    templates: str                  # absolute
+    output: str                     # absolute; defaults to the build's output
+    every: float = 300.0            # seconds, for `pages --every` without a value
+    context: str | None = None      # "module:function", importable from the config folder
+    timeout: float = 10.0           # seconds per snapshot request
+    pages: tuple[Page, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -75,6 +107,8 @@ class Config:
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
     references: References = field(default_factory=References)
+    apache: Apache = field(default_factory=Apache)
+    pages: Pages | None = None      # None when there is no [pages] section
 
     @property
     def root(self) -> str:
@@ -82,18 +116,21 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
-            "references": References}
-TOP_LEVEL = {"source", "output", "url_prefix", "bundle", *SECTIONS}
+            "references": References, "apache": Apache}
+TOP_LEVEL = {"source", "output", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
+    # Only suffixes naming.VERSIONED_NAME_RE knows, so twins are cached by name too.
+    "compress.gzip_suffix": (".gzip", ".gz"),
     "images.strip": ("safe", "none"),
     "references.missing": ("error", "warn"),
     "references.missing_sourcemap": ("error", "warn"),
     "references.root_relative": ("leave", "resolve"),
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
-          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11)}
+          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
+          "apache.short_max_age": (0, 31536000)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
@@ -140,9 +177,10 @@ def parse_config(table: dict, config_path: str) -> Config:
     _check_type("url_prefix", url_prefix, str)
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
+    pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   url_prefix=url_prefix, bundles=_parse_bundles(table.get("bundle", [])),
-                  **sections)
+                  pages=pages, **sections)
 
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:
@@ -169,6 +207,64 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
     return tuple(bundles)
 
 
+PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}
+PAGE_KEYS = {"path", "template", "url"}
+
+
+def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
+    if not isinstance(raw, dict):
+        raise UsageError("pages: must be a table ([pages])")
+    _reject_unknown(raw, PAGES_KEYS, "pages.")
+    for key in ("templates", "output", "context"):
+        if key in raw:
+            _check_type(f"pages.{key}", raw[key], str)
+    for key in ("every", "timeout"):
+        value = raw.get(key, 1)
+        if type(value) not in (int, float) or value <= 0:
+            raise UsageError(f"pages.{key}: expected a positive number of seconds, got {value!r}")
+    context = raw.get("context")
+    if context is not None and not re.fullmatch(r"[\w.]+:\w+", context):
+        raise UsageError(f"pages.context: {context!r} is not \"module:function\"")
+    output = build_output
+    if "output" in raw:
+        output = os.path.normpath(os.path.join(root, raw["output"]))
+    # Pages written into the source folder would come back as assets on the next build.
+    if output == source or output.startswith(source + os.sep):
+        raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
+                         "write pages to the build output (the default) or another folder")
+    return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
+                 output=output, every=float(raw.get("every", Pages.every)), context=context,
+                 timeout=float(raw.get("timeout", Pages.timeout)),
+                 pages=_parse_page_list(raw.get("page", [])))
+
+
+def _parse_page_list(raw) -> tuple[Page, ...]:
+    if not isinstance(raw, list):
+        raise UsageError("pages.page: must be an array of tables ([[pages.page]])")
+    pages, seen = [], set()
+    for i, item in enumerate(raw):
+        where = f"pages.page[{i}]"
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: must be a table with 'path' and 'template' or 'url'")
+        _reject_unknown(item, PAGE_KEYS, where + ".")
+        for key, value in item.items():
+            _check_type(f"{where}.{key}", value, str)
+        if ("template" in item) == ("url" in item):
+            raise UsageError(f"{where}: needs exactly one of 'template' or 'url'")
+        if "url" in item and not item["url"].startswith(("http://", "https://")):
+            raise UsageError(f"{where}.url: {item['url']!r} is not an http:// or https:// URL")
+        path = posixpath.normpath(item.get("path", ""))
+        # A page is written inside the pages output folder, never beside it.
+        if "path" not in item or path in (".", "..") or path.startswith(("/", "../")):
+            raise UsageError(f"{where}.path: must be a file path inside the output folder, "
+                             f"e.g. \"index.html\" (got {item.get('path')!r})")
+        if path in seen:
+            raise UsageError(f"{where}.path: page {path!r} is declared twice")
+        seen.add(path)
+        pages.append(Page(path=path, template=item.get("template"), url=item.get("url")))
+    return tuple(pages)
+
+
 def _parse_section(name: str, cls, raw) -> object:
     if not isinstance(raw, dict):
         raise UsageError(f"{name}: must be a table ([{name}])")
@@ -182,9 +278,17 @@ def _parse_section(name: str, cls, raw) -> object:
         if dotted in RANGES and not RANGES[dotted][0] <= value <= RANGES[dotted][1]:
             low, high = RANGES[dotted]
             raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
-    if name == "compress" and "gzip_suffix" in raw and not raw["gzip_suffix"].startswith("."):
-        raise UsageError("compress.gzip_suffix: must start with a dot, e.g. \".gz\"")
+    if name == "apache" and raw.get("fallback"):
+        _check_fallback(raw["fallback"])
     return cls(**raw)
+
+
+def _check_fallback(value: str) -> None:
+    # It lands verbatim in a RewriteRule: a path or an http(s) URL ending in
+    # "/" (the request path is appended), and nothing Apache would re-parse.
+    if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
+        raise UsageError(f"apache.fallback: {value!r} must be a URL path like \"/dynamic_handler/\" "
+                         "or a backend URL like \"http://127.0.0.1:8000/\", ending in /")
 
 
 def _check_type(key: str, value, expected: type) -> None:

@@ -1,0 +1,1 @@
+"""Jinja2 templates for `assetpipe apache`, shipped in the wheel as `assetpipe.apache`."""
