@@ -63,9 +63,21 @@ def plan_commits(git: GitState, plans: dict[str, list[str]]) -> tuple[dict[str, 
     for logical, members in plans.items():
         found = [commits.get(m) for m in members]
         chosen[logical] = None if None in found else min(found, key=rank.__getitem__)
-    if not uncommitted:
-        return chosen, []
-    shown = ", ".join(uncommitted[:5]) + (", ..." if len(uncommitted) > 5 else "")
-    return chosen, [f'versioning.strategy = "git": {len(uncommitted)} file(s) have uncommitted '
-                    f"changes or are not committed ({shown}); they are versioned by content "
-                    "hash until committed"]
+    warnings = _shallow_warning(git.origin)
+    if uncommitted:
+        shown = ", ".join(uncommitted[:5]) + (", ..." if len(uncommitted) > 5 else "")
+        warnings.append(f'versioning.strategy = "git": {len(uncommitted)} file(s) have '
+                        f"uncommitted changes or are not committed ({shown}); they are "
+                        "versioned by content hash until committed")
+    return chosen, warnings
+
+
+def _shallow_warning(origin: Origin) -> list[str]:
+    """In a shallow clone (CI's fetch-depth 1) every file untouched since the
+    oldest fetched commit is attributed to that commit, so URLs differ from a
+    full clone's build: say so rather than silently re-version everything."""
+    if run_git(origin.root, "rev-parse", "--is-shallow-repository").strip() != "true":
+        return []
+    return ['versioning.strategy = "git": shallow clone; files are attributed to the oldest '
+            "fetched commit, so their URLs differ from a full clone's (fetch the full history, "
+            "e.g. fetch-depth: 0)"]

@@ -129,6 +129,16 @@ def test_uncommitted_change_never_keeps_the_committed_version(repo):
     assert [w for w in report.warnings if "js/a.js" in w and "uncommitted" in w]
 
 
+def test_a_shallow_clone_warns(repo, tmp_path):
+    write(repo, "js/a.js", "var a = 10;\n")
+    commit(repo)
+    (tmp_path / "ci").mkdir()
+    clone = tmp_path / "ci" / "repo"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{repo}", str(clone))
+    _, _, report = run(clone)
+    assert [w for w in report.warnings if "shallow clone" in w]
+
+
 def test_staged_or_untracked_files_use_the_content_hash(repo):
     run(repo)
     write(repo, "js/new.js", "var n = 1;\n")
