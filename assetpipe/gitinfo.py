@@ -139,8 +139,12 @@ def _extract(root: str, commit: str, subdir: str, dest: str) -> None:
     if subdir:
         cmd += ["--", subdir]
     with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
-            tar.extractall(dest, filter="data")
+        try:
+            with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+                tar.extractall(dest, filter="data")   # no absolute or escaping links
+        except tarfile.TarError as exc:
+            proc.kill()
+            raise BuildError(f"cannot extract {commit}: {exc}", root) from None
         error = proc.stderr.read().decode(errors="replace").strip()
     if proc.returncode:
         raise UsageError(f"--ref: git archive failed: {error}")
