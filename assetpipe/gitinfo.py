@@ -73,7 +73,7 @@ def inspect(origin: Origin | None) -> GitState:
 
 def _dirty(origin: Origin) -> frozenset[str]:
     out = run_git(origin.root, "status", "--porcelain", "-z", "--untracked-files=all",
-               "--", origin.subdir or ".")
+                  "--", origin.subdir or ".")
     found, entries = set(), iter(out.split("\0"))
     for entry in entries:
         if len(entry) < 4:
@@ -106,7 +106,8 @@ def run_git(root: str, *args: str) -> str:
     except OSError as exc:
         raise BuildError(f"cannot run git: {exc.strerror}; install git", root) from None
     if result.returncode:
-        raise BuildError(f"git {args[0]} failed: {result.stderr.strip()}", root)
+        command = " ".join(a for a in args if not a.startswith("-"))[:60]
+        raise BuildError(f"`git {command}` failed: {result.stderr.strip()}", root)
     return result.stdout
 
 

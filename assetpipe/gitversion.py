@@ -38,7 +38,7 @@ def last_commits(origin: Origin) -> tuple[dict[str, str], dict[str, int]]:
     """(logical path -> last commit touching it, commit -> rank, 0 = newest)."""
     if origin.commit is None:
         return {}, {}
-    out = run_git(origin.root, "-c", "log.showSignature=false", "log", origin.commit, "-z",
+    out = run_git(origin.root, "log", "--no-show-signature", origin.commit, "-z",
                "--name-only", "--no-renames", "--format=%x01%H", "--", origin.subdir or ".")
     commits: dict[str, str] = {}
     rank: dict[str, int] = {}
