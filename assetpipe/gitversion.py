@@ -39,7 +39,7 @@ def last_commits(origin: Origin) -> tuple[dict[str, str], dict[str, int]]:
     if origin.commit is None:
         return {}, {}
     out = run_git(origin.root, "log", "--no-show-signature", origin.commit, "-z",
-               "--name-only", "--no-renames", "--format=%x01%H", "--", origin.subdir or ".")
+                  "--name-only", "--no-renames", "--format=%x01%H", "--", origin.subdir or ".")
     commits: dict[str, str] = {}
     rank: dict[str, int] = {}
     for chunk in out.split("\x01")[1:]:
