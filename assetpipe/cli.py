@@ -28,7 +28,7 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _progress_factory(quiet: bool):
+def _progress_factory(quiet: bool, label: str = "building"):
     """A rich progress bar on a terminal, nothing otherwise (CI logs stay clean)."""
     if quiet or not sys.stdout.isatty():
         return None, None
@@ -37,7 +37,7 @@ def _progress_factory(quiet: bool):
                    MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
 
     def start(total: int):
-        task = bar.add_task("building", total=total)
+        task = bar.add_task(label, total=total)
         return lambda n: bar.advance(task, n)
     return bar, start
 
@@ -278,6 +278,64 @@ def _render_tick(renderer, stamped: bool) -> list:
             _echo_err(f"{prefix}error: page {result.path}: {result.error}")
     click.echo(prefix + summarize(results, time.perf_counter() - started))
     return results
+
+
+@cli.command()
+@click.argument("dest")
+@click.option("--source", metavar="DIR",
+              help="Folder to publish (default: the config's output; no config needed).")
+@CONFIG_OPTION
+@click.option("--endpoint-url", metavar="URL",
+              help="S3-compatible endpoint (default: AWS, or AWS_ENDPOINT_URL).")
+@click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=8, show_default=True,
+              help="Parallel uploads.")
+@click.option("--prune", is_flag=True,
+              help="Delete versioned objects no longer named by the newest --keep manifests.")
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
+              help="With --prune: how many synced manifests to keep objects for.")
+@click.option("--max-delete", type=click.IntRange(min=0), metavar="N",
+              help="Refuse (exit 1, nothing changed) when pruning would delete more.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, keep, max_delete,
+         as_json, quiet, debug):
+    """Publish the output folder to DEST: s3://bucket/prefix or a local folder."""
+    ctx.obj["debug"] |= debug
+    from assetpipe.config import Sync
+    from assetpipe.sync import SyncOptions, run_sync
+    if prune != (keep is not None):
+        raise UsageError("--prune and --keep N go together")
+    if max_delete is not None and not prune:
+        raise UsageError("--max-delete only applies with --prune")
+    config = _load(config_file) if config_file or not source else None
+    options = SyncOptions(source=os.path.abspath(source) if source else config.output, dest=dest,
+                          settings=config.sync if config else Sync(), endpoint_url=endpoint_url,
+                          dry_run=dry_run, jobs=jobs, keep=keep, max_delete=max_delete)
+    bar, start = _progress_factory(quiet or as_json or dry_run, "uploading")
+    if bar:
+        with bar:
+            report = run_sync(options, start)
+    else:
+        report = run_sync(options, None)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), sort_keys=True))
+    elif dry_run:
+        _echo_plan(report)
+    elif not quiet:
+        click.echo(f"{report.dest}: {report.uploaded} uploaded ({report.bytes_uploaded / 1e6:.2f} MB), "
+                   f"{report.skipped} skipped, {report.deleted} deleted in {report.seconds:.2f} s")
+
+
+def _echo_plan(report) -> None:
+    for verb, keys in (("upload", report.uploads), ("skip", report.skips),
+                       ("delete", report.deletes)):
+        for key in keys:
+            click.echo(f"{verb} {key}")
+    click.echo(f"{report.dest}: dry run: would upload {len(report.uploads)}, skip "
+               f"{report.skipped}, delete {len(report.deletes)}; nothing was changed")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,6 +96,18 @@ class Pages:
 
 
 @dataclass(frozen=True)
+class Sync:
+    # Cache-Control max-age for names that can change (pages, plain copies,
+    # manifest.json); versioned names are always cached for a year, immutable.
+    short_max_age: int = 300
+    # Upload gzip bytes under the plain key (Content-Encoding: gzip) for CDNs
+    # that cannot pick a twin by Accept-Encoding; see docs/sync.md.
+    gzip_in_place: bool = False
+    # botocore "standard" retry mode: attempts per request, first one included.
+    max_attempts: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -109,6 +121,7 @@ class Config:
     references: References = field(default_factory=References)
     apache: Apache = field(default_factory=Apache)
     pages: Pages | None = None      # None when there is no [pages] section
+    sync: Sync = field(default_factory=Sync)
 
     @property
     def root(self) -> str:
@@ -116,7 +129,8 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
-            "references": References, "apache": Apache}
+            "references": References, "apache": Apache,
+            "sync": Sync}
 TOP_LEVEL = {"source", "output", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
@@ -130,7 +144,8 @@ CHOICES = {
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
           "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
-          "apache.short_max_age": (0, 31536000)}
+          "apache.short_max_age": (0, 31536000),
+          "sync.short_max_age": (0, 31536000), "sync.max_attempts": (1, 20)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:

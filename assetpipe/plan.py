@@ -21,7 +21,19 @@ def outputs(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[st
             raise BuildError(f"bundle name {bundle.name!r} is also a source file; "
                              "rename the bundle or the file", config.config_path)
         plans[bundle.name] = expand_bundle(bundle, sources)
+    _reject_page_collisions(config, plans)
     return plans
+
+
+def _reject_page_collisions(config: Config, plans: dict[str, list[str]]) -> None:
+    """A page rendered at an asset's plain name would be overwritten by every build."""
+    if config.pages is None or config.pages.output != config.output:
+        return
+    for page in config.pages.pages:
+        if page.path in plans:
+            raise BuildError(f"page {page.path!r} ([[pages.page]]) has the same name as an "
+                             "asset in the output; rename the page or the source file",
+                             config.config_path)
 
 
 def stat_key(members: list[str], sources: dict[str, SourceFile]) -> list[list[int]]:

@@ -1,0 +1,260 @@
+"""`assetpipe sync DEST`: publish the output folder to S3 or a folder, plan first.
+
+One run: snapshot the local output (manifest first), list the destination
+once, read the index, HEAD only what the index can't vouch for, plan
+(`assetpipe.sync_plan`), then act in order — versioned files and twins,
+plain names and pages, `manifest.json` only after everything before it
+succeeded, then the manifest history entry and the index, then deletes.  A
+failure stops before the manifest, so a published manifest never names a
+missing object, and a rerun uploads only what is still missing.
+
+Serving twins: S3 cannot negotiate Content-Encoding.  The `.gzip`/`.br`
+twins are stored under their own keys with `Content-Encoding` set and the
+original's Content-Type, so a CDN edge function (e.g. a CloudFront Function
+on viewer-request) can rewrite `/app.v1a2b3c4d5e.js` to
+`/app.v1a2b3c4d5e.js.br` when Accept-Encoding allows it; forward
+Accept-Encoding in the cache key.  For CDNs that can't do that but decode
+for clients that need it (CloudFront "compress objects automatically" does
+not recompress), `[sync] gzip_in_place = true` uploads the gzip bytes under
+the plain key with `Content-Encoding: gzip`.  See docs/sync.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from datetime import datetime, timezone
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+
+from assetpipe.config import Sync
+from assetpipe.errors import BuildError, UsageError
+from assetpipe.manifest import MANIFEST_NAME
+from assetpipe.naming import is_versioned
+from assetpipe.sync_plan import (
+    INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
+    history_to_read, keys_to_head, manifest_references, object_meta, parse_index, plan_sync,
+    render_index, trusted_hashes, twin_suffixes,
+)
+from assetpipe.sync_targets import FolderTarget, open_target
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    source: str
+    dest: str
+    settings: Sync = field(default_factory=Sync)
+    endpoint_url: str | None = None
+    dry_run: bool = False
+    jobs: int = 8
+    keep: int | None = None           # set = prune to the newest `keep` manifests
+    max_delete: int | None = None
+
+
+@dataclass
+class SyncReport:
+    dest: str
+    dry_run: bool = False
+    uploaded: int = 0
+    skipped: int = 0
+    deleted: int = 0
+    bytes_uploaded: int = 0
+    seconds: float = 0.0
+    uploads: list[str] = field(default_factory=list)
+    skips: list[str] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__, seconds=round(self.seconds, 3))
+
+
+def run_sync(options: SyncOptions, progress=None) -> SyncReport:
+    """Plan and (unless dry_run) carry out one sync; `progress(total)` -> advance(n)."""
+    started = time.perf_counter()
+    target = open_target(options.dest, options.endpoint_url,
+                         options.settings.max_attempts, options.jobs)
+    _check_folders(options.source, target)
+    manifest_bytes, manifest, local = scan_output(options.source, options.settings)
+    remote = target.list()
+    index_raw = target.get(INDEX_KEY) if INDEX_KEY in remote else None
+    known = trusted_hashes(parse_index(index_raw), remote)
+    heads = keys_to_head(local, remote, known)
+    known.update(_parallel(lambda key: (key, target.head_sha(key)), heads, options.jobs))
+    if manifest is not None:
+        _check_references(manifest, local, remote, options.source)
+    keep = _keep_set(target, remote, manifest, manifest_bytes, options.keep, options.jobs)
+    plan = plan_sync(local, remote, known, keep)
+    if options.max_delete is not None and len(plan.deletes) > options.max_delete:
+        raise BuildError(f"prune would delete {len(plan.deletes)} objects, more than "
+                         f"--max-delete {options.max_delete}; nothing was changed "
+                         "(raise the limit or --keep)", target.label)
+    report = SyncReport(dest=target.label, dry_run=options.dry_run, skipped=len(plan.skips),
+                        uploads=[f.key for f in plan.uploads], skips=plan.skips,
+                        deletes=plan.deletes)
+    if not options.dry_run:
+        _execute(plan, target, remote, local, (manifest_bytes, index_raw), options, report,
+                 progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def scan_output(root: str, settings: Sync) -> tuple[bytes | None, dict | None, list[LocalFile]]:
+    """Snapshot the output folder: the manifest (bytes, parsed) first, then every file.
+
+    The build writes the manifest last, so everything the snapshot names was
+    already on disk when the walk starts.  Dot-named files and folders
+    (`.assetpipe/`, temp files) are never part of a sync.
+    """
+    if not os.path.isdir(root):
+        raise BuildError("source folder does not exist (run `assetpipe build` first)", root)
+    try:
+        with open(os.path.join(root, MANIFEST_NAME), "rb") as f:
+            manifest_bytes = f.read()
+        manifest = json.loads(manifest_bytes)
+    except FileNotFoundError:
+        manifest_bytes, manifest = None, None
+    except ValueError as exc:
+        raise BuildError(f"not valid JSON: {exc}", os.path.join(root, MANIFEST_NAME)) from None
+    keys = [k for k in _walk(root) if k != MANIFEST_NAME]
+    local = []
+    for key, body, type_path, encoding in describe(keys, twin_suffixes(manifest),
+                                                   settings.gzip_in_place):
+        path = os.path.join(root, *body.split("/"))
+        meta = object_meta(key, type_path, encoding, settings.short_max_age)
+        sha = None if is_versioned(key) else _file_sha256(path)
+        local.append(LocalFile(key, path, os.path.getsize(path), sha, meta))
+    if manifest_bytes is not None:
+        local.append(LocalFile(MANIFEST_NAME, os.path.join(root, MANIFEST_NAME),
+                               len(manifest_bytes), hashlib.sha256(manifest_bytes).hexdigest(),
+                               object_meta(MANIFEST_NAME, MANIFEST_NAME, None,
+                                           settings.short_max_age), manifest_bytes))
+    return manifest_bytes, manifest, local
+
+
+def _walk(root: str) -> list[str]:
+    keys = []
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        rel = os.path.relpath(folder, root).replace(os.sep, "/")
+        keys.extend(name if rel == "." else f"{rel}/{name}"
+                    for name in sorted(files) if not name.startswith("."))
+    return keys
+
+
+def _file_sha256(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def _check_folders(source: str, target) -> None:
+    if not isinstance(target, FolderTarget):
+        return
+    src, dst = os.path.realpath(source), os.path.realpath(target.root)
+    if src == dst or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
+        raise UsageError(f"DEST {target.root!r} overlaps the source folder {source!r}; "
+                         "choose a separate folder")
+
+
+def _check_references(manifest: dict, local: list[LocalFile], remote: dict, root: str) -> None:
+    """Refuse to publish a manifest naming a file neither here nor there."""
+    present = {f.key for f in local} | set(remote)
+    for ref in sorted(manifest_references(manifest)):
+        if ref not in present:
+            raise BuildError(f"manifest names {ref!r}, which is missing; rebuild before syncing",
+                             os.path.join(root, MANIFEST_NAME))
+
+
+def _keep_set(target, remote: dict, manifest: dict | None, manifest_bytes: bytes | None,
+              keep: int | None, jobs: int) -> set[str] | None:
+    """Paths named by the current manifest and the newest keep-1 other synced ones."""
+    if keep is None:
+        return None
+    if manifest is None:
+        raise UsageError("--prune needs a manifest.json in the source folder")
+    sha = hashlib.sha256(manifest_bytes).hexdigest()
+    refs = manifest_references(manifest)
+    older = history_to_read(history_keys(remote), sha, keep)
+    for key, raw in _parallel(lambda k: (k, target.get(k)), older, jobs):
+        try:
+            refs |= manifest_references(json.loads(raw or b"{}"))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise BuildError("unreadable manifest history entry; remove it or skip --prune",
+                             f"{target.label}/{key}") from None
+    return refs
+
+
+def _execute(plan: Plan, target, remote: dict, local: list[LocalFile],
+             state: tuple[bytes | None, bytes | None], options: SyncOptions,
+             report: SyncReport, progress) -> None:
+    manifest_bytes, index_raw = state
+    advance = progress(len(plan.uploads)) if progress and plan.uploads else None
+    done: dict[str, tuple[str, str]] = {}          # key -> (sha256, etag) of what we put
+    for phase in plan.phases:
+        for key, sha, etag, size in _parallel(lambda f: _upload(target, f), phase,
+                                              options.jobs, advance):
+            done[key] = (sha, etag)
+            report.uploaded += 1
+            report.bytes_uploaded += size
+    if manifest_bytes is not None:
+        _record_history(target, remote, manifest_bytes, options.settings)
+    _write_index(target, remote, local, done, index_raw, options.settings)
+    if plan.deletes:
+        target.delete(plan.deletes)
+        report.deleted = len(plan.deletes)
+
+
+def _upload(target, f: LocalFile) -> tuple[str, str, str, int]:
+    if f.content is not None:
+        body = f.content
+    else:
+        try:
+            with open(f.path, "rb") as fh:
+                body = fh.read()
+        except OSError as exc:
+            raise BuildError(f"cannot read file: {exc.strerror}", f.path) from None
+    sha = hashlib.sha256(body).hexdigest()
+    return f.key, sha, target.put(f.key, body, f.meta, sha), len(body)
+
+
+def _record_history(target, remote: dict, manifest_bytes: bytes, settings: Sync) -> None:
+    """Add the manifest to the history unless it is the newest entry already."""
+    sha = hashlib.sha256(manifest_bytes).hexdigest()
+    if history_is_current(history_keys(remote), sha):
+        return
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    target.put(history_key(stamp, sha), manifest_bytes,
+               object_meta(MANIFEST_NAME, MANIFEST_NAME, None, settings.short_max_age), sha)
+
+
+def _write_index(target, remote: dict, local: list[LocalFile], done: dict,
+                 old: bytes | None, settings: Sync) -> None:
+    """Record (sha256, ETag) of every plain key; upload only if it changed."""
+    objects = {}
+    for f in local:
+        if f.versioned:
+            continue
+        sha, etag = done.get(f.key) or (f.sha256, remote[f.key].etag)
+        objects[f.key] = {"sha256": sha, "etag": etag}
+    body = render_index(objects)
+    if body != old:
+        target.put(INDEX_KEY, body, object_meta(INDEX_KEY, INDEX_KEY, None,
+                                                settings.short_max_age),
+                   hashlib.sha256(body).hexdigest())
+
+
+def _parallel(work, items: list, jobs: int, advance=None) -> list:
+    """Run `work` over `items` on a thread pool; the first failure cancels the rest."""
+    if not items:
+        return []
+    results = []
+    pool = ThreadPoolExecutor(max_workers=jobs)
+    try:
+        futures = [pool.submit(work, item) for item in items]
+        for future in as_completed(futures):
+            results.append(future.result())
+            if advance:
+                advance(1)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results

@@ -1,0 +1,182 @@
+"""Where a sync publishes to: an S3 bucket (any S3-compatible endpoint) or a folder.
+
+Both targets speak the same small vocabulary with keys relative to the
+destination root: `list()` (one listing, paginated), `get`, `head_sha`,
+`put`, `delete`.  Errors leave as BuildError naming the object, so the CLI
+reports "s3://bucket/key: ..." and exits 1.
+
+boto3 is imported only when an s3:// destination is opened; credentials come
+from boto3's normal chain (env, shared files, instance roles) and are never
+read or printed here.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+
+from assetpipe.errors import BuildError, UsageError
+from assetpipe.sync_plan import ObjectMeta, RemoteObject
+from assetpipe.writer import TEMP_PREFIX, write_atomic
+
+DELETE_BATCH = 1000   # DeleteObjects takes at most 1000 keys per request
+
+
+def open_target(dest: str, endpoint_url: str | None, max_attempts: int, jobs: int):
+    """`s3://bucket/prefix` -> S3Target; anything else is a local folder."""
+    if dest.startswith("s3://"):
+        bucket, _, prefix = dest[len("s3://"):].partition("/")
+        if not bucket:
+            raise UsageError(f"DEST {dest!r}: expected s3://bucket/prefix")
+        return S3Target(bucket, prefix.strip("/"), endpoint_url, max_attempts, jobs)
+    if "://" in dest:
+        raise UsageError(f"DEST {dest!r}: only s3:// URLs and local folders are supported")
+    if endpoint_url:
+        raise UsageError("--endpoint-url only applies to s3:// destinations")
+    return FolderTarget(os.path.abspath(dest))
+
+
+class FolderTarget:
+    """A local folder: files replaced by temp + rename, "ETag" = stat identity."""
+
+    def __init__(self, root: str):
+        self.root = root
+        self.label = root
+
+    def _path(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/"))
+
+    def list(self) -> dict[str, RemoteObject]:
+        found = {}
+        for folder, _, files in os.walk(self.root):
+            rel = os.path.relpath(folder, self.root).replace(os.sep, "/")
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    continue  # another writer's file in flight
+                key = name if rel == "." else f"{rel}/{name}"
+                with self._errors(key):
+                    found[key] = _stat_object(os.stat(os.path.join(folder, name)))
+        return found
+
+    def get(self, key: str) -> bytes | None:
+        with self._errors(key):
+            try:
+                with open(self._path(key), "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return None
+
+    def head_sha(self, key: str) -> str | None:
+        content = self.get(key)
+        return None if content is None else hashlib.sha256(content).hexdigest()
+
+    def put(self, key: str, body: bytes, meta: ObjectMeta, sha256: str) -> str:
+        """Write atomically; a folder has no headers, so `meta` is not stored."""
+        path = self._path(key)
+        with self._errors(key):
+            write_atomic(path, body)
+            return _stat_object(os.stat(path)).etag
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            with self._errors(key):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path(key))
+
+    @contextlib.contextmanager
+    def _errors(self, key: str):
+        try:
+            yield
+        except OSError as exc:
+            raise BuildError(f"cannot write or read: {exc.strerror}", self._path(key)) from None
+
+
+def _stat_object(st: os.stat_result) -> RemoteObject:
+    # A rename gives a new inode, so this changes whenever a file is replaced.
+    return RemoteObject(st.st_size, f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}")
+
+
+class S3Target:
+    """An S3 prefix; requests retried by botocore's "standard" mode."""
+
+    def __init__(self, bucket: str, prefix: str, endpoint_url: str | None,
+                 max_attempts: int, jobs: int):
+        try:
+            import boto3
+            from botocore.config import Config as BotoConfig
+        except ImportError:  # pragma: no cover - boto3 is a declared dependency
+            raise UsageError("s3:// destinations need boto3: pip install boto3") from None
+        self.bucket, self.prefix = bucket, prefix
+        self.label = f"s3://{bucket}/{prefix}".rstrip("/")
+        config = BotoConfig(retries={"mode": "standard", "total_max_attempts": max_attempts},
+                            max_pool_connections=max(10, jobs))
+        self.client = boto3.session.Session().client("s3", endpoint_url=endpoint_url,
+                                                     config=config)
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def list(self) -> dict[str, RemoteObject]:
+        root = self._key("")
+        found = {}
+        with self._errors(""):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=root)
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    found[obj["Key"][len(root):]] = RemoteObject(obj["Size"], obj["ETag"])
+        return found
+
+    def get(self, key: str) -> bytes | None:
+        with self._errors(key):
+            try:
+                return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
+            except self.client.exceptions.NoSuchKey:
+                return None
+
+    def head_sha(self, key: str) -> str | None:
+        from botocore.exceptions import ClientError
+        with self._errors(key):
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=self._key(key))
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                    return None
+                raise
+        return head.get("Metadata", {}).get("sha256")
+
+    def put(self, key: str, body: bytes, meta: ObjectMeta, sha256: str) -> str:
+        args = {"ContentType": meta.content_type, "CacheControl": meta.cache_control,
+                "Metadata": {"sha256": sha256}}
+        if meta.content_encoding:
+            args["ContentEncoding"] = meta.content_encoding
+        with self._errors(key):
+            return self.client.put_object(Bucket=self.bucket, Key=self._key(key),
+                                          Body=body, **args)["ETag"]
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start:start + DELETE_BATCH]
+            with self._errors(batch[0]):
+                result = self.client.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": self._key(k)} for k in batch], "Quiet": True})
+            for error in result.get("Errors", []):
+                raise BuildError(f"delete failed: {error.get('Message', error.get('Code'))}",
+                                 f"s3://{self.bucket}/{error['Key']}")
+
+    @contextlib.contextmanager
+    def _errors(self, key: str):
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+        where = f"s3://{self.bucket}/{self._key(key)}"
+        try:
+            yield
+        except NoCredentialsError:
+            raise BuildError("no AWS credentials found: set AWS_ACCESS_KEY_ID/"
+                             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role",
+                             where) from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise BuildError(f"{exc.operation_name} failed: {error.get('Code')} "
+                             f"{error.get('Message', '')}".rstrip(), where) from None
+        except BotoCoreError as exc:
+            raise BuildError(f"request failed after retries: {exc}", where) from None
