@@ -10,8 +10,9 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from assetpipe import __version__, state
+from assetpipe import __version__, gitinfo, state
 from assetpipe.config import Config
+from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.writer import OutputLock, link_or_copy, remove_temp_files
@@ -62,14 +63,23 @@ def url_path(url_prefix: str) -> str:
     return path if path.endswith("/") else path + "/"
 
 
-def build(config: Config, workers: int | None = None, progress=None) -> BuildReport:
-    """Run one build; `progress(total)` returns a callable advanced per finished job."""
+def build(config: Config, workers: int | None = None, progress=None,
+          origin: gitinfo.Origin | None = None) -> BuildReport:
+    """Run one build; `progress(total)` returns a callable advanced per finished job.
+    `origin` says which commit the source folder is (build --ref); by default
+    it is found from the working tree."""
     started = time.perf_counter()
     output = config.output
+    if origin is None and config.versioning.strategy == "git":
+        origin = gitinfo.find_origin(config.source)
+        if origin is None:
+            raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
+                             'is not in a git repository; run `git init` and commit, or use '
+                             'strategy "hash"')
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
         sources = scan_sources(config.source)
-        config_repr = _build_inputs(config)
+        config_repr = _build_inputs(config) + _git_stamp(config, origin)
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
         building = state.read_marker(output, "building")
         if building is None and state.fingerprint_holds(output, state.fingerprint(
@@ -80,7 +90,7 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
             remove_temp_files(output)
         state.write_marker(output, "building", str(os.getpid()))
         state.remove_marker(output, "fingerprint")
-        report = _build(config, sources, workers or os.cpu_count() or 1, progress)
+        report = _build(config, sources, workers or os.cpu_count() or 1, progress, origin)
         state.write_fingerprint(output, state.fingerprint(config_repr, stats, _manifest_stat(output)),
                                 config.versioning.keep_unversioned)
         state.remove_marker(output, "building")
@@ -88,7 +98,16 @@ def build(config: Config, workers: int | None = None, progress=None) -> BuildRep
     return report
 
 
-def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress) -> BuildReport:
+def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
+    """HEAD moving (a commit, a checkout) changes versions and the manifest's
+    `build`, so it is part of the no-op fingerprint."""
+    if origin is not None and origin.exported:
+        return origin.commit or ""
+    return gitinfo.head_stamp(config.source)
+
+
+def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
+           origin: gitinfo.Origin | None) -> BuildReport:
     from assetpipe import graph, plan
     from assetpipe.jobs import Built, Job, outputs_exist
     from assetpipe.runner import Runner
@@ -104,6 +123,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     warnings = graph.report_problems(
         {logical: found for logical, found in plan_links.items() if logical in sources},
         settings.refs)
+    git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
+    commits, git_warnings = _commits(settings, git, plans)
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
     versioned: dict[str, str] = {}
@@ -117,9 +138,11 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                 members = plans[logical]
                 key = plan.stat_key(members, sources)
                 dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
-                records[logical] = {"stat": key, "deps": dep_paths}
+                commit = commits.get(logical)
+                records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
                 prev = prev_assets.get(logical)
                 if (prev and prev["stat"] == key and prev["deps"] == dep_paths
+                        and prev.get("commit") == commit
                         and outputs_exist(prev["built"], config.output)):
                     built.append(Built(**prev["built"]))
                     versioned[logical] = built[-1].versioned_path
@@ -131,7 +154,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                                 is_bundle=logical not in sources,
                                 mtime_ns=max(sources[m].mtime_ns for m in members),
                                 deps=tuple(dep_paths.items()),
-                                previous=prev["built"] if prev else None))
+                                previous=prev["built"] if prev else None, commit=commit))
                 sizes[logical] = sum(sources[m].size for m in members)
             for result in runner.run(todo, sizes):
                 versioned[result.logical_path] = result.versioned_path
@@ -139,8 +162,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                 built.append(result)
     _write_unversioned(built, config)
     report = _report(built, done)
-    report.warnings[:0] = warnings
-    report.manifest_changed = _publish(config, built)
+    report.warnings[:0] = warnings + git_warnings
+    report.manifest_changed = _publish(config, built, git.build_info())
     for b in built:
         records[b.logical_path]["built"] = b.as_dict()
     state.save_state(config.output, settings_key, records, link_cache)
@@ -158,18 +181,29 @@ def _write_unversioned(built: list, config: Config) -> None:
             link_or_copy(os.path.join(out, twin), os.path.join(out, b.logical_path + suffix))
 
 
-def _publish(config: Config, built: list) -> bool:
-    """Write manifest.json if the assets changed; True if it was written."""
-    from assetpipe.gitinfo import describe_checkout
+def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:
+    """The commit each output is versioned by ("git" strategy only), and warnings."""
+    if settings.version_strategy != "git":
+        return {}, []
+    from assetpipe.gitversion import plan_commits
+    return plan_commits(git, plans)
+
+
+def _publish(config: Config, built: list, build_info: dict) -> bool:
+    """Write manifest.json if anything in it changed, and a history entry if
+    the assets did; True if the manifest was written."""
+    from assetpipe import history
     from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
     assets = manifest_assets(built)
-    build_info = describe_checkout(config.source)
     current = read_current(config.output)
-    if current and current.get("assets") == assets and current.get("build") == build_info \
-            and current.get("url_prefix") == config.url_prefix:
-        return False
-    publish_manifest(config.output, render_manifest(assets, config.url_prefix, build_info))
-    return True
+    content = render_manifest(assets, config.url_prefix, build_info)
+    changed = not (current and current.get("assets") == assets
+                   and current.get("build") == build_info
+                   and current.get("url_prefix") == config.url_prefix)
+    if changed:
+        publish_manifest(config.output, content)
+    history.record(config.output, assets, content)
+    return changed
 
 
 def _report(built: list, done: list) -> BuildReport:

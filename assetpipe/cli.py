@@ -57,25 +57,83 @@ def cli(ctx, debug):
 @click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
+@click.option("--ref", metavar="REF", help="Build the sources as of a tag, branch or commit "
+              "(with the working tree's config) without touching the working tree.")
+@click.option("--watch", is_flag=True, help="Keep rebuilding when a source or the config changes.")
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
-def build(ctx, config_file, jobs, as_json, quiet, debug):
+def build(ctx, config_file, jobs, as_json, quiet, ref, watch, debug):
     """One full build of the output folder (incremental when a cache is present)."""
     ctx.obj["debug"] |= debug
-    from assetpipe.build import build as run_build
+    if watch:
+        if ref or as_json:
+            raise UsageError("--watch cannot be combined with --ref or --json")
+        _watch(config_file, jobs, quiet)
+        return
     config = _load(config_file)
+    if ref is None:
+        _build_once(config, jobs, as_json, quiet)
+        return
+    import dataclasses
+    from assetpipe.gitinfo import export
+    with export(config.source, ref) as (folder, origin):
+        _build_once(dataclasses.replace(config, source=folder), jobs, as_json, quiet, origin)
+
+
+def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
+    from assetpipe.build import build as run_build
     bar, start = _progress_factory(quiet or as_json)
     if bar:
         with bar:
-            report = run_build(config, jobs, start)
+            report = run_build(config, jobs, start, origin)
     else:
-        report = run_build(config, jobs, None)
+        report = run_build(config, jobs, None, origin)
     for warning in report.warnings:
         _echo_err(f"warning: {warning}")
     if as_json:
         click.echo(json.dumps(dict(report.as_dict(), output=config.output), sort_keys=True))
     elif not quiet:
         _echo_summary(report, config.output)
+
+
+def _watch(config_file, jobs, quiet: bool) -> None:
+    """Rebuild on changes until SIGINT/SIGTERM; a second signal interrupts a running build."""
+    import signal
+    import threading
+    from assetpipe.watch import watch
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    if not quiet:
+        click.echo("watching for changes (Ctrl-C to stop)")
+    watch(lambda: _load(config_file), lambda config: _build_once(config, jobs, False, quiet),
+          lambda message: _echo_err(f"error: {message}"), stop)
+    if not quiet:
+        click.echo("stopped watching")
+
+
+@cli.command()
+@CONFIG_OPTION
+@click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Keep the files of the newest N builds (history entries).")
+@click.option("--min-age", type=click.FloatRange(min=0), default=3600, show_default=True,
+              metavar="SECONDS", help="Keep files written, or builds replaced, less than this long ago.")
+@click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+def clean(config_file, keep, min_age, dry_run):
+    """Remove versioned files (and twins) no recent build refers to."""
+    from assetpipe.clean import clean as run_clean
+    config = _load(config_file)
+    plan = run_clean(config.output, keep, min_age, dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for rel in plan.files:
+        click.echo(f"{verb} {rel}")
+    click.echo(f"{config.output}: {verb} {len(plan.files)} file(s) ({plan.bytes / 1e6:.2f} MB) "
+               f"and {len(plan.entries)} old history entries")
 
 
 @cli.command()

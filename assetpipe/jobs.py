@@ -25,6 +25,7 @@ class Job:
     mtime_ns: int = 0                     # newest input mtime, for the "mtime" strategy
     deps: tuple[tuple[str, str], ...] = ()  # referenced logical path -> its versioned path
     previous: dict | None = None          # last build's Built record, reused if inputs match
+    commit: str | None = None             # "git" strategy: the commit it is versioned by
 
 
 @dataclass
@@ -105,11 +106,14 @@ def _version(content: bytes, job: Job, settings: Settings) -> str:
         # name; the deps so a referenced file's new version renames its users.
         seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}|{job.deps!r}".encode()
         return naming.content_version(seed, settings.version_length)
+    if settings.version_strategy == "git":
+        from assetpipe.gitversion import git_version
+        return git_version(job.commit, content, settings.version_length)
     return naming.content_version(content, settings.version_length)
 
 
 def _input_hash(job: Job, datas: list[bytes]) -> str:
-    h = hashlib.sha256(repr(job.deps).encode())
+    h = hashlib.sha256(repr((job.deps, job.commit)).encode())
     for (logical, _), data in zip(job.inputs, datas):
         h.update(f"{logical}\0{len(data)}\0".encode())
         h.update(data)

@@ -1,0 +1,81 @@
+"""`assetpipe clean`: remove versioned files no recent build refers to.
+
+Old versions are kept for a while on purpose (Sprockets' reasoning): HTML
+cached by browsers and proxies, and app servers not yet restarted in a
+rolling deploy, still ask for the assets of earlier builds.  A versioned
+file (or twin) goes only when
+
+* no manifest among the newest `keep` history entries names it,
+* no entry replaced less than `min_age` seconds ago names it (pages
+  rendered from that build may still be cached),
+* the current manifest.json does not name it, and
+* the file itself is older than `min_age` (written by no recent build,
+  including one still running without a history entry yet).
+
+History entries that no longer protect anything are removed with the files.
+Only `naming.is_versioned` names are ever considered: unversioned copies
+are the current build's and stay.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+from assetpipe import history
+from assetpipe.naming import is_versioned
+from assetpipe.publish import read_current
+from assetpipe.writer import OutputLock
+
+
+@dataclass
+class CleanPlan:
+    files: list[str] = field(default_factory=list)           # output-relative, posix
+    bytes: int = 0
+    entries: list[history.Entry] = field(default_factory=list)  # history entries dropped
+
+
+def plan_clean(output: str, keep: int, min_age: float, now: float | None = None) -> CleanPlan:
+    now = time.time() if now is None else now
+    entries = history.entries(output)
+    kept = set(range(max(len(entries) - keep, 0), len(entries)))
+    for i, entry in enumerate(entries):
+        replaced_at = entries[i + 1].created if i + 1 < len(entries) else now
+        if now - replaced_at < min_age:
+            kept.add(i)
+    protected = history.manifest_paths(read_current(output) or {})
+    for i in kept:
+        protected |= entries[i].paths
+    plan = CleanPlan(entries=[e for i, e in enumerate(entries) if i not in kept])
+    for rel, st in _versioned_files(output):
+        if rel not in protected and now - st.st_mtime >= min_age:
+            plan.files.append(rel)
+            plan.bytes += st.st_size
+    return plan
+
+
+def clean(output: str, keep: int, min_age: float, dry_run: bool = False) -> CleanPlan:
+    """Remove what plan_clean finds (nothing when `dry_run`), under the
+    output lock so a build in progress never loses a file it just wrote."""
+    if not os.path.isdir(output):
+        return CleanPlan()
+    with OutputLock(output):
+        plan = plan_clean(output, keep, min_age)
+        if not dry_run:
+            for rel in plan.files:
+                os.unlink(os.path.join(output, rel))
+            for entry in plan.entries:
+                history.remove(output, entry)
+    return plan
+
+
+def _versioned_files(output: str):
+    """(output-relative path, stat) of every versioned file; dot-named files
+    and folders (cache, history, temp files) are never looked at."""
+    for folder, dirs, files in os.walk(output):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not is_versioned(name):
+                continue
+            path = os.path.join(folder, name)
+            yield os.path.relpath(path, output).replace(os.sep, "/"), os.lstat(path)
