@@ -11,6 +11,8 @@ import re
 import rcssmin
 import rjsmin
 
+from assetpipe.jstemplates import protect_templates, restore_templates
+
 # ASI can't merge statements across this: a newline ends a trailing `//`
 # comment and the `;` ends a statement left open (`a()` + `(function(){})()`).
 JS_SEPARATOR = "\n;\n"
@@ -24,7 +26,8 @@ def is_preminified(logical_path: str) -> bool:
 
 
 def minify_js(text: str) -> str:
-    return rjsmin.jsmin(text, keep_bang_comments=True)
+    shielded, templates = protect_templates(text)
+    return restore_templates(rjsmin.jsmin(shielded, keep_bang_comments=True), templates)
 
 
 def minify_css(text: str) -> str:

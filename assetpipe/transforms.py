@@ -15,7 +15,7 @@ from assetpipe.errors import BuildError
 from assetpipe.graph import RefPolicy, rewrite_text, scannable
 from assetpipe.media_types import extension
 
-TOOL_EPOCH = "1"  # bump when a transform changes its output for the same input
+TOOL_EPOCH = "2"  # bump when a transform changes its output for the same input
 
 
 @dataclass(frozen=True)
