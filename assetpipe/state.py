@@ -48,32 +48,45 @@ def fingerprint(config_repr: str, stats: list[tuple], manifest_stat: tuple | Non
 
 
 def write_fingerprint(output: str, value: str, keep_unversioned: bool) -> None:
-    """Record the fingerprint and every file the manifest publishes (read back by
-    fingerprint_holds), so a deleted output file makes the next build a real one."""
+    """Record the fingerprint plus the mtime of every folder the manifest
+    publishes into (read back by fingerprint_holds).  Deleting or adding a
+    file changes its folder's mtime, so a removed output makes the next build
+    a real one at the cost of a few hundred stats instead of one per file."""
     from assetpipe.manifest import MANIFEST_NAME
     try:
         with open(os.path.join(output, MANIFEST_NAME), "rb") as f:
             assets = json.loads(f.read())["assets"]
     except (OSError, ValueError, KeyError):
         return  # no fingerprint: the next build does the work
-    paths = []
+    folders = {""}
     for logical, entry in assets.items():
-        paths.append(entry["path"])
-        paths.extend(entry.get("encodings", {}).values())
+        folders.add(os.path.dirname(entry["path"]))
         if keep_unversioned:
-            paths.append(logical)
-            paths.extend(logical + twin[len(entry["path"]):]
-                         for twin in entry.get("encodings", {}).values())
-    write_marker(output, "fingerprint", "\n".join([value, *paths]))
+            folders.add(os.path.dirname(logical))
+    lines = [value] + [f"{_mtime(output, folder)} {folder}" for folder in sorted(folders)]
+    write_marker(output, "fingerprint", "\n".join(lines))
 
 
 def fingerprint_holds(output: str, value: str) -> bool:
-    """True when the last build had this fingerprint and all its outputs still exist."""
+    """True when the last build had this fingerprint and no output folder changed."""
     text = read_marker(output, "fingerprint")
     if text is None:
         return False
-    first, *paths = text.split("\n")
-    return first == value and all(os.path.exists(os.path.join(output, p)) for p in paths)
+    first, *folders = text.split("\n")
+    if first != value:
+        return False
+    for line in folders:
+        mtime, _, folder = line.partition(" ")
+        if str(_mtime(output, folder)) != mtime:
+            return False
+    return True
+
+
+def _mtime(output: str, folder: str) -> int | None:
+    try:
+        return os.stat(os.path.join(output, folder)).st_mtime_ns
+    except OSError:
+        return None
 
 
 def read_marker(output: str, name: str) -> str | None:

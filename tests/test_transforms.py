@@ -20,7 +20,7 @@ def test_single_non_utf8_file_is_copied_unminified_with_a_warning(tmp_path, caps
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (f"warning: {name}:{line}: not valid UTF-8 (byte 0xe9); save the file as UTF-8; "
-                   "copied unminified\n")
+                   "copied unchanged\n")
     output = tmp_path / "out"
     assets = load_manifest(output)["assets"]
     assert (output / assets[name]["path"]).read_bytes() == data
@@ -38,24 +38,24 @@ def test_non_utf8_bundle_member_is_an_error_naming_file_and_line(tmp_path, capsy
 
 
 def test_bom_is_dropped_from_minified_text():
-    content, warnings = transform_file("a.js", b"\xef\xbb\xbfvar  a = 1;\n", Settings())
+    content, warnings = transform_file("a.js", b"\xef\xbb\xbfvar  a = 1;\n", Settings(), {})
     assert (content, warnings) == (b"var a=1;", [])
 
 
 def test_preminified_and_binary_files_pass_through_unchanged():
     data = b"var  a = 1;  // keep me\n"
-    assert transform_file("a.min.js", data, Settings()) == (data, [])
+    assert transform_file("a.min.js", data, Settings(), {}) == (data, [])
     png = b"\x89PNG\r\n\x1a\n\xff\xfe"
-    assert transform_file("x.png", png, Settings(png="off")) == (png, [])
+    assert transform_file("x.png", png, Settings(png="off"), {}) == (png, [])
 
 
 def test_minify_off_keeps_bytes():
     data = b"var  a = 1;  /* comment */\n"
-    assert transform_file("a.js", data, Settings(minify_js=False)) == (data, [])
-    assert transform_file("a.css", b"a {  }\n", Settings(minify_css=False)) == (b"a {  }\n", [])
+    assert transform_file("a.js", data, Settings(minify_js=False), {}) == (data, [])
+    assert transform_file("a.css", b"a {  }\n", Settings(minify_css=False), {}) == (b"a {  }\n", [])
 
 
 def test_bundle_members_minified_individually_and_joined():
     content = transform_bundle("all.js", [("a.js", b"var  a = 1\n"), ("b.min.js", b"var  b  = 2\n")],
-                               Settings())
+                               Settings(), {})
     assert content == b"var a=1\n;\nvar  b  = 2\n"
