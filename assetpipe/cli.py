@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 import traceback
 
 import click
@@ -211,74 +210,14 @@ def pages(ctx, config_file, every, once, unit_name, cron, debug):
     if sum(map(bool, (once, unit_name, cron))) > 1 or (once and every):
         raise UsageError("pages: use only one of --once, --every, --systemd, --cron "
                          "(--every may set the period of --systemd/--cron)")
-    period = _period(every, config.pages.every)
+    from assetpipe import pages_run
+    period = pages_run.period(every, config.pages.every)
     if unit_name or cron:
-        _echo_schedule(config, unit_name, period)
+        pages_run.echo_schedule(config, unit_name, period)
     elif every:
-        _render_every(config, period)
+        pages_run.render_every(config, period)
     else:
-        _render_once(config)
-
-
-def _period(every: str | None, default: float) -> float:
-    if every in (None, "config"):
-        return default
-    try:
-        seconds = float(every)
-    except ValueError:
-        seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise UsageError(f"--every: {every!r} is not a positive number of seconds")
-    return seconds
-
-
-def _echo_schedule(config, unit_name: str | None, period: float) -> None:
-    import shutil
-    from assetpipe import schedule
-    # An absolute program path: systemd and cron run with a minimal PATH.
-    program = shutil.which("assetpipe")
-    command = ([os.path.abspath(program)] if program else [sys.executable, "-m", "assetpipe"]) \
-        + ["pages", "--once", "--config", config.config_path]
-    if unit_name:
-        try:
-            click.echo(schedule.systemd_units(unit_name, command, period, config.root), nl=False)
-        except ValueError as exc:
-            raise UsageError(f"--systemd: {exc}") from None
-    else:
-        click.echo(schedule.cron_line(command, period), nl=False)
-
-
-def _render_once(config) -> None:
-    from assetpipe.pages import PageRenderer
-    results = _render_tick(PageRenderer(config), stamped=False)
-    failed = [r for r in results if r.error]
-    if failed:
-        raise BuildError(f"{len(failed)} of {len(results)} pages failed "
-                         "(their last good versions were kept)")
-
-
-def _render_every(config, period: float) -> None:
-    from assetpipe.pages import PageRenderer
-    from assetpipe.schedule import run_every, stop_on_signals
-    renderer = PageRenderer(config)
-    click.echo(f"rendering {len(config.pages.pages)} pages every {period:g} s "
-               "until SIGTERM/SIGINT")
-    with stop_on_signals() as stop:
-        run_every(period, lambda: _render_tick(renderer, stamped=True), stop)
-    click.echo("stopped")
-
-
-def _render_tick(renderer, stamped: bool) -> list:
-    """Render all pages; one stderr line per failure (naming the page), one summary line."""
-    from assetpipe.pages import summarize
-    started = time.perf_counter()
-    results = renderer.render_all()
-    prefix = time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) if stamped else ""
-    for result in results:
-        if result.error:
-            _echo_err(f"{prefix}error: page {result.path}: {result.error}")
-    click.echo(prefix + summarize(results, time.perf_counter() - started))
-    return results
+        pages_run.render_once(config)
 
 
 @cli.command()

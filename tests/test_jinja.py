@@ -6,7 +6,7 @@ import pytest
 
 from assetpipe import Manifest
 from assetpipe.jinja import install
-from conftest import build_dir, load_manifest, write_config, write_tree
+from conftest import build_dir, write_config, write_tree
 
 
 @pytest.fixture

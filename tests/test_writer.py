@@ -1,9 +1,6 @@
 """assetpipe.writer: the output lock, atomic/immutable writes, sweeping a killed build's litter."""
 from __future__ import annotations
 
-import os
-import sys
-
 import pytest
 
 from assetpipe.errors import BuildError
