@@ -198,9 +198,11 @@ def _echo_summary(report, output: str) -> None:
 @click.option("--systemd", "unit_name", metavar="NAME",
               help="Print a NAME.service + NAME.timer pair that runs `pages --once`.")
 @click.option("--cron", is_flag=True, help="Print a crontab line that runs `pages --once`.")
+@click.option("--dev", is_flag=True,
+              help="Development: one tag per bundle member, at its own versioned URL.")
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
-def pages(ctx, config_file, every, once, unit_name, cron, debug):
+def pages(ctx, config_file, every, once, unit_name, cron, dev, debug):
     """Render the static pages (templates and URL snapshots) into the output folder."""
     ctx.obj["debug"] |= debug
     config = _load(config_file)
@@ -215,9 +217,9 @@ def pages(ctx, config_file, every, once, unit_name, cron, debug):
     if unit_name or cron:
         pages_run.echo_schedule(config, unit_name, period)
     elif every:
-        pages_run.render_every(config, period)
+        pages_run.render_every(config, period, dev)
     else:
-        pages_run.render_once(config)
+        pages_run.render_once(config, dev)
 
 
 @cli.command()

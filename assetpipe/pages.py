@@ -51,9 +51,10 @@ class PageRenderer:
     and the imported context function.
     """
 
-    def __init__(self, config: Config):
-        """`config` must have a [pages] section (config.pages is not None)."""
-        self.config, self.settings = config, config.pages
+    def __init__(self, config: Config, dev: bool = False):
+        """`config` must have a [pages] section (config.pages is not None);
+        `dev` renders one tag per bundle member (`pages --dev`, never for publishing)."""
+        self.config, self.settings, self.dev = config, config.pages, dev
         # StrictUndefined: a misspelt variable fails the page (keeping the last
         # good one) instead of publishing a silently blank section.
         self.env = jinja2.Environment(
@@ -117,8 +118,7 @@ class PageRenderer:
             raise PageError(f"{path} not found; run `assetpipe build` first") from None
         except ValueError as exc:
             raise PageError(str(exc)) from None
-        # dev=False: a published page must never point at unbundled members.
-        install(self.env, self.manifest, dev=False)
+        install(self.env, self.manifest, dev=self.dev)
 
 
 def render_template(env: jinja2.Environment, name: str, context: dict, root: str) -> bytes:

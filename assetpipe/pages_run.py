@@ -42,19 +42,19 @@ def echo_schedule(config, unit_name: str | None, period: float) -> None:
         click.echo(schedule.cron_line(command, period), nl=False)
 
 
-def render_once(config) -> None:
+def render_once(config, dev: bool = False) -> None:
     from assetpipe.pages import PageRenderer
-    results = _render_tick(PageRenderer(config), stamped=False)
+    results = _render_tick(PageRenderer(config, dev), stamped=False)
     failed = [r for r in results if r.error]
     if failed:
         raise BuildError(f"{len(failed)} of {len(results)} pages failed "
                          "(their last good versions were kept)")
 
 
-def render_every(config, period: float) -> None:
+def render_every(config, period: float, dev: bool = False) -> None:
     from assetpipe.pages import PageRenderer
     from assetpipe.schedule import run_every, stop_on_signals
-    renderer = PageRenderer(config)
+    renderer = PageRenderer(config, dev)
     click.echo(f"rendering {len(config.pages.pages)} pages every {period:g} s "
                "until SIGTERM/SIGINT")
     with stop_on_signals() as stop:

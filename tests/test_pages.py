@@ -562,3 +562,21 @@ def test_example_site_renders(tmp_path, capsys):
     html = (root / "build/static/index.html").read_text()
     assert re.search(r'<script src="/static/js/site\.v[0-9a-f]{10}\.js" integrity="sha384-', html)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_pages_dev_emits_one_tag_per_bundle_member(tmp_path):
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "examples/site", root, ignore=shutil.ignore_patterns("build"))
+    config = str(root / "assetpipe.toml")
+    assert main(["build", "--quiet", "--config", config]) == 0
+    manifest = json.loads((root / "build/static/manifest.json").read_text())["assets"]
+    page = root / "build/static/index.html"
+
+    assert main(["pages", "--once", "--config", config]) == 0
+    prod = re.findall(r'<script src="/static/([^"]+)"', page.read_text())
+    assert prod == [manifest["js/site.js"]["path"]]
+
+    assert main(["pages", "--once", "--dev", "--config", config]) == 0
+    dev = re.findall(r'<script src="/static/([^"]+)"', page.read_text())
+    assert dev == [manifest[m]["path"] for m in manifest["js/site.js"]["sources"]]
+    assert len(dev) == 3
