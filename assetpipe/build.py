@@ -162,7 +162,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                 built.append(result)
     _write_unversioned(built, config)
     report = _report(built, done)
-    report.warnings[:0] = warnings + git_warnings
+    report.warnings[:0] = warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
     report.manifest_changed = _publish(config, built, git.build_info())
     for b in built:
         records[b.logical_path]["built"] = b.as_dict()

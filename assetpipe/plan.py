@@ -90,3 +90,20 @@ def plan_links(logical: str, members: list[str], is_bundle: bool,
         out.extend(link for link in links.get(member, ())
                    if keeps_map or link.kind != "sourcemap")
     return out
+
+
+def misplaced_imports(plans: dict[str, list[str]], sources: dict[str, SourceFile],
+                      links: dict[str, list[Link]]) -> list[str]:
+    """Warnings for @import in a CSS bundle member after the first: once
+    concatenated it is no longer at the top, and browsers ignore it."""
+    warnings = []
+    for name, members in plans.items():
+        if name in sources:
+            continue
+        for member in members[1:]:
+            for link in links.get(member, ()):
+                if link.kind == "import":
+                    warnings.append(f"{member}:{link.line}: @import {link.url!r} ends up inside "
+                                    f"bundle {name!r}, where browsers ignore it; list the "
+                                    "imported file in the bundle instead")
+    return warnings

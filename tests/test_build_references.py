@@ -593,3 +593,15 @@ def test_root_relative_resolve_climbing_out_is_an_error(tmp_path, capsys):
     code, _, err = run_cli(config, capsys)
     assert code == 1
     assert "css/site.css:1: '/static/../../etc/passwd' points outside the source folder" in err
+
+
+def test_import_inside_a_bundle_after_its_first_member_warns(tmp_path, capsys):
+    config = write_site(tmp_path, {
+        "css/a.css": "a { color: red }\n",
+        "css/b.css": "\n@import \"c.css\";\nb { color: blue }\n",
+        "css/c.css": "c { color: green }\n",
+    }, tables='\n[[bundle]]\nname = "all.css"\nfiles = ["css/a.css", "css/b.css"]\n')
+    code, out, err = run_cli(config, capsys)
+    assert code == 0
+    assert err == ("warning: css/b.css:2: @import 'c.css' ends up inside bundle 'all.css', "
+                   "where browsers ignore it; list the imported file in the bundle instead\n")
