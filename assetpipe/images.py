@@ -35,13 +35,11 @@ APPEARANCE_CHUNKS = (
 STRIP_MODES = ("safe", "none")
 
 # Measured on the 698-PNG corpus (benchmarks/RESULTS-png.md): level 2 with
-# libdeflate 11 gets most of the savings in the least time. Files it shrank a
-# lot were badly compressed to begin with and gain again from a slower
-# libdeflate 12 pass; already-optimised files (most of them) skip that pass.
+# its default libdeflate 11 gets 6.8% in about 0.4x optipng -o2's time. Higher
+# levels, a libdeflate-12 or zopfli pass win 0.2-0.3% more but cost 2-10x the
+# time, so they miss the time budget.
 OXIPNG_LEVEL = 2
-SECOND_PASS_DEFLATE = 12
-SECOND_PASS_MIN_GAIN = 0.05
-ENGINE_VERSION = 1  # bump when the verification or the settings above change
+ENGINE_VERSION = 2  # bump when the verification or the settings above change
 
 
 @dataclass(frozen=True)
@@ -55,13 +53,16 @@ class PngFormatError(ValueError):
 
 
 def png_settings_key(strip: str = "safe") -> str:
-    """A string for the build cache key: changes whenever the output could."""
-    import oxipng  # noqa: F401  (the engine's version is part of the key)
+    """A string for the build cache key: changes whenever the output could.
+
+    Reads the engine's version from package metadata rather than importing it,
+    so the build's parent process never loads oxipng (see the module docstring).
+    """
     from importlib.metadata import version
 
     return (
         f"png:v{ENGINE_VERSION}:pyoxipng-{version('pyoxipng')}:strip={strip}"
-        f":level={OXIPNG_LEVEL}:second=libdeflate{SECOND_PASS_DEFLATE}@{SECOND_PASS_MIN_GAIN}"
+        f":level={OXIPNG_LEVEL}"
     )
 
 
@@ -176,7 +177,7 @@ def _low_bytes(data: bytes) -> bytes:
 
 
 def _recompress(data: bytes, strip: str, sixteen_bit: bool) -> bytes:
-    """Run oxipng; a second, stronger pass follows for files that shrank a lot."""
+    """Run oxipng with the chunk list for `strip`."""
     try:
         import oxipng
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
@@ -189,14 +190,7 @@ def _recompress(data: bytes, strip: str, sixteen_bit: bool) -> bytes:
     reductions = {}
     if sixteen_bit:
         reductions = dict(bit_depth_reduction=False, color_type_reduction=False, grayscale_reduction=False)
-    options = dict(level=OXIPNG_LEVEL, strip=chunks, **reductions)
-    first = oxipng.optimize_from_memory(data, **options)
-    if len(first) > len(data) * (1 - SECOND_PASS_MIN_GAIN):
-        return first
-    second = oxipng.optimize_from_memory(
-        first, deflate=oxipng.Deflaters.libdeflater(SECOND_PASS_DEFLATE), **options
-    )
-    return min(first, second, key=len)
+    return oxipng.optimize_from_memory(data, level=OXIPNG_LEVEL, strip=chunks, **reductions)
 
 
 def _difference(chunks, before, candidate: bytes, strip: str) -> str | None:
