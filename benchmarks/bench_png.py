@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -48,11 +49,17 @@ def _pillow_one(data: bytes) -> tuple[int, bool]:
     return len(new), before != after
 
 
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_pool(fn, blobs):
-    start = time.perf_counter()
+    """Wall and CPU seconds of a spawn pool, pool start-up included."""
+    start, cpu = time.perf_counter(), children_cpu()
     with ProcessPoolExecutor(JOBS, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(fn, blobs, chunksize=4))
-    return results, time.perf_counter() - start
+    return results, time.perf_counter() - start, children_cpu() - cpu
 
 
 def run_optipng(paths: list[Path]) -> tuple[list[int], float]:
@@ -61,12 +68,12 @@ def run_optipng(paths: list[Path]) -> tuple[list[int], float]:
         copies = [Path(tmp, f"{i}.png") for i in range(len(paths))]
         for src, dst in zip(paths, copies):
             shutil.copyfile(src, dst)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), children_cpu()
         procs = [subprocess.Popen(["optipng", "-quiet", "-o2", *map(str, copies[j::JOBS])]) for j in range(JOBS)]
         if any(p.wait() for p in procs):
             raise SystemExit("optipng failed")
         seconds = time.perf_counter() - start
-        return [c.stat().st_size for c in copies], seconds
+        return [c.stat().st_size for c in copies], seconds, children_cpu() - cpu
 
 
 def main(argv=None) -> int:
@@ -75,31 +82,31 @@ def main(argv=None) -> int:
     parser.add_argument("corpus", nargs="?", default=default, type=Path)
     parser.add_argument("--repeat", type=int, default=2, help="timing runs per engine (best is kept)")
     args = parser.parse_args(argv)
-    paths = sorted(args.corpus.rglob("*.png"))
+    # Largest first, so no engine finishes with one worker idle on a big file.
+    paths = sorted(args.corpus.rglob("*.png"), key=lambda p: (-p.stat().st_size, p))
     if not paths or not shutil.which("optipng"):
         raise SystemExit(f"need PNGs under {args.corpus} and optipng on PATH")
     blobs = [p.read_bytes() for p in paths]
     before = [len(b) for b in blobs]
-    rows, sizes, times = [], {}, {}
+    rows, sizes, times, cpus = [], {}, {}, {}
     for _ in range(args.repeat):  # interleave engines so load spikes hit each
-        sizes["assetpipe"], t = run_pool(_assetpipe_one, blobs)
-        times["assetpipe"] = min(t, times.get("assetpipe", t))
-        sizes["optipng -o2"], t = run_optipng(paths)
-        times["optipng -o2"] = min(t, times.get("optipng -o2", t))
-    pillow, times["pillow optimize"] = run_pool(_pillow_one, blobs)
+        for name, run in (("assetpipe", lambda: run_pool(_assetpipe_one, blobs)), ("optipng -o2", lambda: run_optipng(paths))):
+            sizes[name], wall, cpu = run()
+            times[name], cpus[name] = min(wall, times.get(name, wall)), min(cpu, cpus.get(name, cpu))
+    pillow, times["pillow optimize"], cpus["pillow optimize"] = run_pool(_pillow_one, blobs)
     sizes["pillow optimize"] = [n for n, _ in pillow]
     changed = {"pillow optimize": sum(c for _, c in pillow), "assetpipe": 0, "optipng -o2": None}
 
     total = sum(before)
     print(f"{len(paths)} PNGs, {total} bytes, {JOBS} processes, best of {args.repeat}; {png_settings_key()}")
-    print(f"{'engine':<16} {'files':>5} {'before':>9} {'after':>9} {'saved':>7} {'larger':>6} {'changed':>7} {'wall s':>7} {'vs optipng':>10}")
+    print(f"{'engine':<16} {'files':>5} {'before':>9} {'after':>9} {'saved':>7} {'larger':>6} {'changed':>7} {'wall s':>7} {'vs optipng':>10} {'cpu s':>6} {'cpu vs':>6}")
     for name in ("assetpipe", "optipng -o2", "pillow optimize"):
         after = sum(sizes[name])
         larger = sum(a > b for a, b in zip(sizes[name], before))
         ratio = times[name] / times["optipng -o2"]
         shown = "n/a" if changed[name] is None else changed[name]
         rows.append((name, 100 * (total - after) / total, ratio))
-        print(f"{name:<16} {len(paths):>5} {total:>9} {after:>9} {rows[-1][1]:>6.2f}% {larger:>6} {shown!s:>7} {times[name]:>7.2f} {ratio:>9.2f}x")
+        print(f"{name:<16} {len(paths):>5} {total:>9} {after:>9} {rows[-1][1]:>6.2f}% {larger:>6} {shown!s:>7} {times[name]:>7.2f} {ratio:>9.2f}x {cpus[name]:>6.1f} {cpus[name] / cpus['optipng -o2']:>5.2f}x")
 
     ours, opti = sizes["assetpipe"], sizes["optipng -o2"]
     behind = [(p, a - o) for p, a, o in zip(paths, ours, opti) if a > o]
