@@ -124,6 +124,17 @@ def test_16_bit_samples_kept_exactly(colour, channels):
     assert samples16(result.content) == samples16(data)
 
 
+def test_interlaced_16_bit_is_verified():
+    import oxipng  # Pillow cannot write Adam7, so the engine makes the fixture
+
+    flat = handmade_png(24, 16, 16, 2, gradient_rows(24, 16, 3, depth=16))
+    data = oxipng.optimize_from_memory(flat, level=0, interlace=oxipng.Interlacing.Adam7)
+    assert data[28] == 1, "fixture must be interlaced"
+    result = optimize_png(data)
+    assert result.warning is None and len(result.content) < len(data)
+    assert samples16(result.content) == samples16(flat)  # our decoder reads only non-interlaced
+
+
 def test_16_bit_low_byte_change_is_rejected(monkeypatch):
     """Pillow decodes 16-bit RGB as 8-bit; a change in the low bytes alone must
     still be caught by the verification."""
