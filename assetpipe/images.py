@@ -41,7 +41,7 @@ STRIP_MODES = ("safe", "none")
 # time, so they miss the budget of half optipng -o2's time.
 OXIPNG_LEVEL = 2
 ROW_FILTERS = ("NoOp", "Sub", "Up", "MinSum")
-ENGINE_VERSION = 4  # bump when the verification or the settings above change
+ENGINE_VERSION = 5  # bump when the verification or the settings above change
 
 
 @dataclass(frozen=True)
@@ -85,16 +85,20 @@ def optimize_png(data: bytes, strip: str = "safe") -> PngResult:
         return PngResult(data, f"cannot decode PNG ({type(exc).__name__}: {exc}); copied unchanged")
     if before is None:  # a format we cannot verify exactly (see _snapshot)
         return PngResult(data, None)
-    try:
-        candidate = _recompress(data, strip, sixteen_bit=_ihdr(chunks)[2] == 16)
-    except Exception as exc:  # the engine's errors are not a documented type
-        return PngResult(data, f"oxipng failed ({exc}); copied unchanged")
-    if len(candidate) >= len(data):
-        return PngResult(data, None)
-    problem = _difference(chunks, before, candidate, strip)
-    if problem:
-        return PngResult(data, f"optimised PNG rejected: {problem}; copied unchanged")
-    return PngResult(candidate, None)
+    # A colour-type reduction can invalidate a chunk (oxipng then drops e.g.
+    # bKGD); a rejected result gets one retry with the header left alone.
+    sixteen_bit = _ihdr(chunks)[2] == 16
+    for keep_header in (True,) if sixteen_bit else (False, True):
+        try:
+            candidate = _recompress(data, strip, keep_header)
+        except Exception as exc:  # the engine's errors are not a documented type
+            return PngResult(data, f"oxipng failed ({exc}); copied unchanged")
+        if len(candidate) >= len(data):
+            return PngResult(data, None)
+        problem = _difference(chunks, before, candidate, strip)
+        if not problem:
+            return PngResult(candidate, None)
+    return PngResult(data, f"optimised PNG rejected: {problem}; copied unchanged")
 
 
 def read_chunks(data: bytes) -> list[tuple[str, bytes]]:
@@ -178,8 +182,10 @@ def _low_bytes(data: bytes) -> bytes:
         return im.tobytes()
 
 
-def _recompress(data: bytes, strip: str, sixteen_bit: bool) -> bytes:
-    """Run oxipng with the chunk list for `strip`."""
+def _recompress(data: bytes, strip: str, keep_header: bool) -> bytes:
+    """Run oxipng with the chunk list for `strip`; `keep_header` turns off the
+    bit-depth and colour-type reductions (always for 16-bit images, so their
+    depth is kept and their samples can be compared directly)."""
     try:
         import oxipng
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
@@ -188,10 +194,12 @@ def _recompress(data: bytes, strip: str, sixteen_bit: bool) -> bytes:
         chunks = oxipng.StripChunks.keep([c.encode() for c in APPEARANCE_CHUNKS])
     else:
         chunks = oxipng.StripChunks.none()
-    # 16-bit depth is kept (and the colour type with it, for exact verification).
     reductions = {}
-    if sixteen_bit:
-        reductions = dict(bit_depth_reduction=False, color_type_reduction=False, grayscale_reduction=False)
+    if keep_header:
+        reductions = dict(
+            bit_depth_reduction=False, color_type_reduction=False,
+            grayscale_reduction=False, palette_reduction=False,
+        )
     filters = [getattr(oxipng.RowFilter, name) for name in ROW_FILTERS]
     return oxipng.optimize_from_memory(
         data, level=OXIPNG_LEVEL, filter=filters, strip=chunks, **reductions

@@ -146,7 +146,7 @@ def test_16_bit_low_byte_change_is_rejected(monkeypatch):
         chunk(k.encode(), zlib.compress(p, 9) if k == "IDAT" else p)
         for k, p in [(k, zlib.decompress(p) if k == "IDAT" else p) for k, p in read_chunks(tampered)]
     )
-    monkeypatch.setattr(images, "_recompress", lambda data, strip, sixteen_bit: smaller)
+    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header: smaller)
     result = optimize_png(data)
     assert result.content == data
     assert "pixels differ" in result.warning
@@ -209,13 +209,27 @@ def test_text_chunks_stripped_only_when_safe():
     assert text <= set(kinds(kept.content))
 
 
+def test_strip_none_keeps_background_chunk_through_reductions():
+    """One grey with a few alphas: oxipng turns it into a palette image and drops
+    bKGD (a grey value a palette cannot hold); "none" must keep it anyway."""
+    im = Image.new("LA", (64, 64))
+    im.putdata([(68, 255 if (x // 3 + y // 5) % 3 == 0 else 0 if (x + y) % 4 else 128) for y in range(64) for x in range(64)])
+    info = PngImagePlugin.PngInfo()
+    info.add(b"bKGD", b"\x00\x44")
+    data = pillow_png(im, pnginfo=info)
+    assert "bKGD" not in kinds(images._recompress(data, "none", keep_header=False))  # the engine's habit
+    result = optimize_png(data, strip="none")
+    assert_optimised(data, result)
+    assert dict(read_chunks(result.content))["bKGD"] == b"\x00\x44"
+
+
 def test_lost_colour_chunk_is_rejected(monkeypatch):
     data = handmade_png(16, 16, 8, 2, gradient_rows(16, 16, 3), [CHRM])
     smaller = images.SIGNATURE + b"".join(
         chunk(k.encode(), zlib.compress(zlib.decompress(p), 9) if k == "IDAT" else p)
         for k, p in read_chunks(data) if k != "cHRM"
     )
-    monkeypatch.setattr(images, "_recompress", lambda data, strip, sixteen_bit: smaller)
+    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header: smaller)
     result = optimize_png(data)
     assert result.content == data
     assert "cHRM" in result.warning
