@@ -38,14 +38,15 @@ def _assetpipe_one(data: bytes) -> int:
 
 
 def _pillow_one(data: bytes) -> tuple[int, bool]:
-    """Pillow's size and whether it changed the pixels (16-bit depth counts)."""
+    """Pillow's size and whether it changed the pixels (Pillow writes 16-bit
+    RGB(A) as 8-bit, which the RGBA comparison alone cannot see)."""
     with Image.open(BytesIO(data)) as im:
         out = BytesIO()
         im.save(out, "PNG", optimize=True)
-        before = (im.mode, im.size, im.convert("RGBA").tobytes(), data[24])
+        before = (im.mode, im.size, im.convert("RGBA").tobytes(), data[24] == 16)
     new = out.getvalue()
     with Image.open(BytesIO(new)) as im:
-        after = (im.mode, im.size, im.convert("RGBA").tobytes(), new[24])
+        after = (im.mode, im.size, im.convert("RGBA").tobytes(), new[24] == 16)
     return len(new), before != after
 
 
