@@ -73,6 +73,8 @@ def optimize_png(data: bytes, strip: str = "safe") -> PngResult:
 
     Returns the input byte-identical (with a warning for broken files) unless
     the optimised bytes are smaller and verified identical in appearance.
+    `strip` is "safe" (drop text, time, EXIF and private chunks) or "none";
+    any other value is a programming error and raises ValueError.
     """
     if strip not in STRIP_MODES:
         raise ValueError(f"strip must be one of {STRIP_MODES}, not {strip!r}")
@@ -142,7 +144,7 @@ def _snapshot(data: bytes, chunks: list[tuple[str, bytes]]):
     are decoded in a second pass. Returns None when exact verification is not
     possible (16-bit grey+alpha, animated 16-bit): such files are not touched.
     """
-    width, height, depth, _, _ = _ihdr(chunks)
+    width, height, depth, colour, _ = _ihdr(chunks)
     if width * height > MAX_PIXELS:
         raise PngFormatError(
             f"decompression bomb ({width}x{height} = {width * height} pixels, limit {MAX_PIXELS})"
@@ -150,7 +152,7 @@ def _snapshot(data: bytes, chunks: list[tuple[str, bytes]]):
     with _open(data) as im:
         frames = getattr(im, "n_frames", 1)
         if depth == 16:
-            if frames > 1 or im.mode not in ("I;16", "RGB", "RGBA"):
+            if frames > 1 or colour == 4:  # Pillow has no low-byte unpacker for LA
                 return None
             im.load()
             return im.mode, im.size, im.tobytes(), _low_bytes(data), dict(chunks).get("tRNS")
@@ -163,11 +165,8 @@ def _snapshot(data: bytes, chunks: list[tuple[str, bytes]]):
 
 
 def _open(data: bytes) -> Image.Image:
-    """Open with Pillow, with bombs checked by our own limit (see MAX_PIXELS)."""
-    im = Image.open(BytesIO(data), formats=["PNG"])
-    if im.size[0] * im.size[1] > MAX_PIXELS:  # an APNG frame can differ from IHDR
-        raise PngFormatError(f"decompression bomb ({im.size[0]}x{im.size[1]} pixels)")
-    return im
+    """Open as PNG only; the pixel limit was already checked on IHDR (_snapshot)."""
+    return Image.open(BytesIO(data), formats=["PNG"])
 
 
 def _low_bytes(data: bytes) -> bytes:

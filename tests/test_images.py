@@ -135,6 +135,13 @@ def test_interlaced_16_bit_is_verified():
     assert samples16(result.content) == samples16(flat)  # our decoder reads only non-interlaced
 
 
+def test_16_bit_grey_alpha_is_passed_through():
+    """Pillow cannot decode 16-bit grey+alpha at full precision, so it is not
+    verifiable and must come back untouched (and without a warning: it is fine)."""
+    data = handmade_png(16, 16, 16, 4, gradient_rows(16, 16, 2, depth=16))
+    assert optimize_png(data) == PngResult(data, None)
+
+
 def test_16_bit_low_byte_change_is_rejected(monkeypatch):
     """Pillow decodes 16-bit RGB as 8-bit; a change in the low bytes alone must
     still be caught by the verification."""
