@@ -39,6 +39,9 @@ class Settings:
     def key(self) -> str:
         from assetpipe import __version__
         text = repr(sorted(asdict(self).items())) + __version__ + TOOL_EPOCH
+        if self.png == "lossless":  # a new engine release may change the bytes
+            from assetpipe.images import png_settings_key
+            text += png_settings_key(self.strip)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
