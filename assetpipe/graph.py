@@ -95,7 +95,7 @@ def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> 
 
 def levels(deps: dict[str, set[str]]) -> list[list[str]]:
     """Group nodes so each level only depends on earlier ones; a cycle is an error."""
-    remaining = {node: set(d) & deps.keys() - {node} for node, d in deps.items()}
+    remaining = {node: {t for t in d if t in deps and t != node} for node, d in deps.items()}
     self_loops = [n for n, d in deps.items() if n in d]
     if self_loops:
         raise BuildError(f"reference cycle: {self_loops[0]} -> {self_loops[0]}")

@@ -22,7 +22,7 @@ _REGEX_AFTER = frozenset({"return", "typeof", "instanceof", "in", "of", "new", "
 
 def protect_templates(text: str) -> tuple[str, dict[str, str]]:
     """(text with placeholders, placeholder -> original template literal)."""
-    if "`" not in text:
+    if "${" not in text:  # no substitution, no nesting: rjsmin copes (and it's ~99% of files)
         return text, {}
     spans = _outer_templates(text)
     nonce = 0

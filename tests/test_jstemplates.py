@@ -10,9 +10,9 @@ def test_nested_template_keeps_its_spaces():
 
 
 def test_backticks_in_strings_comments_and_regexes_are_not_templates():
-    src = "var a = '`'; // a ` here\n/* and ` here */ var r = /[`]/g; var t = `x  y`;\n"
+    src = "var a = '`'; // a ` here\n/* and ` here */ var r = /[`]/g; var t = `x ${y}`;\n"
     shielded, saved = protect_templates(src)
-    assert list(saved.values()) == ["`x  y`"]
+    assert list(saved.values()) == ["`x ${y}`"]
     assert "'`'" in shielded and "/[`]/g" in shielded
 
 
@@ -31,3 +31,9 @@ def test_braces_inside_template_expressions():
 def test_placeholder_never_collides_with_source_text():
     src = 'var s = "__assetpipe_tpl0_0__", t = `x  y`;\n'
     assert minify_js(src) == 'var s="__assetpipe_tpl0_0__",t=`x  y`;'
+
+
+def test_text_without_substitutions_is_left_to_rjsmin():
+    src = "var t = `x  y`;\n"
+    assert protect_templates(src) == (src, {})
+    assert minify_js(src) == "var t=`x  y`;"
