@@ -127,39 +127,38 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     commits, git_warnings = _commits(settings, git, plans)
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
+    graph.levels(deps)  # a reference cycle is an error naming it, before any work
     versioned: dict[str, str] = {}
     records: dict[str, dict] = {}
-    built, done = [], []
+
+    def prepare(logical: str):
+        """The cached Built when nothing it depends on changed, else (Job, bytes)."""
+        members = plans[logical]
+        key = plan.stat_key(members, sources)
+        dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
+        commit = commits.get(logical)
+        records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
+        prev = prev_assets.get(logical)
+        if (prev and prev["stat"] == key and prev["deps"] == dep_paths
+                and prev.get("commit") == commit and outputs_exist(prev["built"], config.output)):
+            versioned[logical] = prev["built"]["versioned_path"]
+            return Built(**prev["built"])
+        job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
+                  is_bundle=logical not in sources,
+                  mtime_ns=max(sources[m].mtime_ns for m in members),
+                  deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
+                  commit=commit)
+        return job, sum(sources[m].size for m in members)
+
+    def finished(built: Built) -> None:
+        versioned[built.logical_path] = built.versioned_path
+
+    changed_bytes = sum(src.size for logical, src in sources.items()
+                        if plan.stat_key([logical], sources) != prev_assets.get(logical, {}).get("stat"))
     advance = progress(len(plans)) if progress else None
-    with Runner(settings, config.output, workers, advance) as runner:
-        for level in graph.levels(deps):
-            todo, sizes = [], {}
-            for logical in level:
-                members = plans[logical]
-                key = plan.stat_key(members, sources)
-                dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
-                commit = commits.get(logical)
-                records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
-                prev = prev_assets.get(logical)
-                if (prev and prev["stat"] == key and prev["deps"] == dep_paths
-                        and prev.get("commit") == commit
-                        and outputs_exist(prev["built"], config.output)):
-                    built.append(Built(**prev["built"]))
-                    versioned[logical] = built[-1].versioned_path
-                    if advance:
-                        advance(1)
-                    continue
-                todo.append(Job(logical_path=logical,
-                                inputs=tuple((m, sources[m].abs_path) for m in members),
-                                is_bundle=logical not in sources,
-                                mtime_ns=max(sources[m].mtime_ns for m in members),
-                                deps=tuple(dep_paths.items()),
-                                previous=prev["built"] if prev else None, commit=commit))
-                sizes[logical] = sum(sources[m].size for m in members)
-            for result in runner.run(todo, sizes):
-                versioned[result.logical_path] = result.versioned_path
-                done.append(result)
-                built.append(result)
+    with Runner(settings, config.output, workers, advance, finished) as runner:
+        reused, done = runner.run_graph(deps, prepare, changed_bytes)
+    built = reused + done
     _write_unversioned(built, config)
     report = _report(built, done)
     report.warnings[:0] = warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
