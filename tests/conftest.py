@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-NODE_CACHE = Path.home() / ".cache" / "assetpipe" / "node"
+NODE_CACHE = Path(os.environ.get("ASSETPIPE_NODE_PREFIX") or Path.home() / ".cache" / "assetpipe" / "node")
 PNG_OFF = '[images]\npng = "off"\n'
 
 
