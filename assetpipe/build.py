@@ -26,7 +26,7 @@ class BuildReport:
     files: int = 0
     processed: int = 0          # jobs actually run (not reused from the cache)
     written: int = 0            # versioned files newly written
-    bytes_in: int = 0           # source bytes
+    bytes_in: int = 0           # input bytes of every output (bundle members count again)
     bytes_out: int = 0          # final bytes (minified, recompressed)
     bytes_gzip: int = 0         # final bytes, with the gzip twin where there is one
     bytes_br: int = 0
