@@ -34,14 +34,21 @@ APPEARANCE_CHUNKS = (
 )
 STRIP_MODES = ("safe", "none")
 
-# Measured on the 698-PNG corpus (benchmarks/RESULTS-png.md): level 2 with
-# its default libdeflate 11, trying only these four row filters, saves 6.8% with
-# 12% less CPU than level 2's own filter set (which saved slightly less). Higher
-# levels, a libdeflate-12 or zopfli pass win 0.2-0.3% more but cost 2-10x the
-# time, so they miss the budget of half optipng -o2's time.
+# Measured on the 698-PNG corpus (benchmarks/RESULTS-png.md): level 2 trying
+# only these four row filters (palette and <8-bit images: none, as the PNG spec
+# advises) saves 6.8% with libdeflate 11. The time not spent on files a strong
+# optimiser has already been over (see _already_optimised) pays for libdeflate
+# 12 (7.0%); higher levels or zopfli win a little more but cost 2-10x the time.
 OXIPNG_LEVEL = 2
 ROW_FILTERS = ("NoOp", "Sub", "Up", "MinSum")
-ENGINE_VERSION = 5  # bump when the verification or the settings above change
+PALETTE_FILTERS = ("NoOp",)
+LIBDEFLATE_LEVEL = 12
+# Skip a file whose IDAT is already this much smaller than zlib -6 makes its
+# own filtered rows and that has no chunk to strip (corpus: 374 files, ~2.3 s
+# CPU, 33 bytes lost).
+DONE_RATIO = 0.97
+DONE_CHECK_MAX_RAW = 300_000
+ENGINE_VERSION = 6  # bump when the verification or the settings above change
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,8 @@ def png_settings_key(strip: str = "safe") -> str:
 
     return (
         f"png:v{ENGINE_VERSION}:pyoxipng-{version('pyoxipng')}:strip={strip}"
-        f":level={OXIPNG_LEVEL}:filters={','.join(ROW_FILTERS)}"
+        f":level={OXIPNG_LEVEL}:filters={','.join(ROW_FILTERS)}/{','.join(PALETTE_FILTERS)}"
+        f":libdeflate={LIBDEFLATE_LEVEL}:done<{DONE_RATIO}@{DONE_CHECK_MAX_RAW}"
     )
 
 
@@ -87,12 +95,15 @@ def optimize_png(data: bytes, strip: str = "safe") -> PngResult:
         return PngResult(data, f"cannot decode PNG ({type(exc).__name__}: {exc}); copied unchanged")
     if before is None:  # a format we cannot verify exactly (see _snapshot)
         return PngResult(data, None)
+    if _already_optimised(chunks, strip):
+        return PngResult(data, None)
     # A colour-type reduction can invalidate a chunk (oxipng then drops e.g.
     # bKGD); a rejected result gets one retry with the header left alone.
     sixteen_bit = _ihdr(chunks)[2] == 16
+    few_colours = not sixteen_bit and _fits_palette(before)
     for keep_header in (True,) if sixteen_bit else (False, True):
         try:
-            candidate = _recompress(data, strip, keep_header)
+            candidate = _recompress(data, strip, keep_header, few_colours and not keep_header)
         except Exception as exc:  # the engine's errors are not a documented type
             return PngResult(data, f"oxipng failed ({exc}); copied unchanged")
         if len(candidate) >= len(data):
@@ -181,10 +192,43 @@ def _low_bytes(data: bytes) -> bytes:
         return im.tobytes()
 
 
-def _recompress(data: bytes, strip: str, keep_header: bool) -> bytes:
+def _raw_size(header: bytes) -> int:
+    """Bytes of filtered rows in a non-interlaced image with this IHDR payload."""
+    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", header)
+    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour, 4)
+    return height * (1 + (width * channels * depth + 7) // 8)
+
+
+def _already_optimised(chunks, strip: str) -> bool:
+    """True when the file looks done: nothing to strip and an IDAT at least
+    3% smaller than zlib -6 makes its own filtered rows (a strong deflater such
+    as zopfli has been over it), so oxipng is not worth its time."""
+    extra = {k for k, _ in chunks if k[0].islower()} - set(APPEARANCE_CHUNKS)
+    if (strip == "safe" and extra) or _raw_size(chunks[0][1]) > DONE_CHECK_MAX_RAW:
+        return False
+    idat = b"".join(p for k, p in chunks if k == "IDAT")
+    try:
+        raw = zlib.decompress(idat)
+    except zlib.error:
+        return False
+    return len(idat) <= DONE_RATIO * len(zlib.compress(raw, 6))
+
+
+def _fits_palette(before) -> bool:
+    """Whether an 8-bit snapshot is one frame of at most 256 RGBA colours that
+    is not opaque grey, so oxipng will turn it into a palette image."""
+    size, frames, _, shots = before
+    rgba = shots[0][1]
+    if frames != 1 or Image.frombytes("RGBA", size, rgba).getcolors(256) is None:
+        return False
+    return not (rgba[0::4] == rgba[1::4] == rgba[2::4] and not rgba[3::4].strip(b"\xff"))
+
+
+def _recompress(data: bytes, strip: str, keep_header: bool, palette: bool = False) -> bytes:
     """Run oxipng with the chunk list for `strip`; `keep_header` turns off the
     bit-depth and colour-type reductions (always for 16-bit images, so their
-    depth is kept and their samples can be compared directly)."""
+    depth is kept and their samples can be compared directly). Palette and
+    <8-bit images, and those that will become one (`palette`), are not filtered."""
     try:
         import oxipng
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
@@ -193,15 +237,19 @@ def _recompress(data: bytes, strip: str, keep_header: bool) -> bytes:
         chunks = oxipng.StripChunks.keep([c.encode() for c in APPEARANCE_CHUNKS])
     else:
         chunks = oxipng.StripChunks.none()
-    reductions = {}
+    options = {}
     if keep_header:
-        reductions = dict(
+        options = dict(
             bit_depth_reduction=False, color_type_reduction=False,
             grayscale_reduction=False, palette_reduction=False,
         )
-    filters = [getattr(oxipng.RowFilter, name) for name in ROW_FILTERS]
+    header = data[16:29]  # IHDR payload; read_chunks checked it comes first
+    depth, colour = header[8], header[9]
+    names = PALETTE_FILTERS if palette or colour == 3 or depth < 8 else ROW_FILTERS
+    filters = [getattr(oxipng.RowFilter, name) for name in names]
     return oxipng.optimize_from_memory(
-        data, level=OXIPNG_LEVEL, filter=filters, strip=chunks, **reductions
+        data, level=OXIPNG_LEVEL, filter=filters, strip=chunks,
+        deflate=oxipng.Deflaters.libdeflater(LIBDEFLATE_LEVEL), **options,
     )
 
 

@@ -153,7 +153,7 @@ def test_16_bit_low_byte_change_is_rejected(monkeypatch):
         chunk(k.encode(), zlib.compress(p, 9) if k == "IDAT" else p)
         for k, p in [(k, zlib.decompress(p) if k == "IDAT" else p) for k, p in read_chunks(tampered)]
     )
-    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header: smaller)
+    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header, palette=False: smaller)
     result = optimize_png(data)
     assert result.content == data
     assert "pixels differ" in result.warning
@@ -236,7 +236,7 @@ def test_lost_colour_chunk_is_rejected(monkeypatch):
         chunk(k.encode(), zlib.compress(zlib.decompress(p), 9) if k == "IDAT" else p)
         for k, p in read_chunks(data) if k != "cHRM"
     )
-    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header: smaller)
+    monkeypatch.setattr(images, "_recompress", lambda data, strip, keep_header, palette=False: smaller)
     result = optimize_png(data)
     assert result.content == data
     assert "cHRM" in result.warning
@@ -277,6 +277,50 @@ def test_already_optimal_file_is_returned_unchanged():
     data = optimize_png(handmade_png(16, 16, 8, 0, gradient_rows(16, 16, 1))).content
     result = optimize_png(data)
     assert result.content == data and result.warning is None
+
+
+def zopfli_png(extra=()) -> bytes:
+    """A noisy RGB image already squeezed by zopfli: its IDAT is >3% smaller
+    than zlib -6 makes its rows. `extra` chunks go right after IHDR."""
+    import oxipng
+    import random
+
+    rng = random.Random(0)
+    rows = [bytes((x * 7 + y * 3 + rng.choice((0, 0, 0, 1, 17))) % 256 for x in range(96 * 3)) for y in range(64)]
+    data = oxipng.optimize_from_memory(handmade_png(96, 64, 8, 2, rows), level=2, deflate=oxipng.Deflaters.zopfli(15))
+    return data[:33] + b"".join(chunk(k, p) for k, p in extra) + data[33:]
+
+
+def test_file_a_strong_optimiser_made_is_skipped(monkeypatch):
+    def engine(*args, **kwargs):
+        raise AssertionError("oxipng should not run on an already optimised file")
+
+    monkeypatch.setattr(images, "_recompress", engine)
+    data = zopfli_png()
+    assert optimize_png(data) == PngResult(data, None)
+
+
+def test_tight_file_with_text_is_still_stripped():
+    data = zopfli_png([(b"tEXt", b"Comment\0" + b"made by hand " * 10)])
+    result = optimize_png(data)
+    assert result.warning is None and "tEXt" not in kinds(result.content)
+    assert rgba_frames(result.content) == rgba_frames(data)
+
+
+@pytest.mark.parametrize(
+    "mode, pixel, expected",
+    [
+        ("LA", lambda x, y: (x % 4 * 60, 255 if x % 3 else 0), True),  # oxipng makes a palette of it
+        ("L", lambda x, y: x % 4 * 60, False),  # stays grey: row filters may pay off
+        ("RGB", lambda x, y: (x, y, 0), False),  # 32 x 32 = 1024 colours
+    ],
+    ids=["few-colours-alpha", "opaque-grey", "many-colours"],
+)
+def test_palette_candidates(mode, pixel, expected):
+    im = Image.new(mode, (32, 32))
+    im.putdata([pixel(x, y) for y in range(32) for x in range(32)])
+    data = pillow_png(im)
+    assert images._fits_palette(images._snapshot(data, read_chunks(data))) is expected
 
 
 def test_settings_key_names_engine_and_strip_mode():
