@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import shutil
 import threading
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
 from assetpipe.media_types import content_type_header
+from conftest import missing_tool
 
 pytestmark = pytest.mark.integration
 
@@ -37,9 +37,7 @@ def apache_available():
     """Integration tests must not silently skip in CI: fail unless told to skip."""
     problem = apache_missing_message()
     if problem:
-        if os.environ.get("ASSETPIPE_ALLOW_SKIP") == "1":
-            pytest.skip(problem)
-        pytest.fail(problem)
+        missing_tool(problem)
 
 
 @dataclass

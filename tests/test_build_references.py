@@ -27,8 +27,8 @@ from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
 from assetpipe.references import is_local, scan_css, scan_js, split_url
+from conftest import PNG_OFF, missing_tool
 
-PNG_OFF = '[images]\npng = "off"\n'
 VERSION = r"\.v[0-9a-f]{10}"
 
 
@@ -265,11 +265,8 @@ def page(links: list[str]) -> str:
 @pytest.fixture(scope="module")
 def chromium() -> str:
     if shutil.which(CHROMIUM) is None:
-        message = (f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
-                   "or set ASSETPIPE_CHROMIUM; ASSETPIPE_ALLOW_SKIP=1 skips instead")
-        if os.environ.get("ASSETPIPE_ALLOW_SKIP") == "1":
-            pytest.skip(message)
-        pytest.fail(message)
+        missing_tool(f"Chromium not found at {CHROMIUM}: install it (apt-get install chromium) "
+                     "or set ASSETPIPE_CHROMIUM; ASSETPIPE_ALLOW_SKIP=1 skips instead")
     return CHROMIUM
 
 

@@ -21,6 +21,7 @@ from assetpipe.config import Sync, load_config
 from assetpipe.naming import is_versioned
 from assetpipe.sync import SyncOptions, run_sync
 from s3server import RecordingProxy, apply_dummy_credentials, moto_server, restore_env
+from conftest import missing_tool
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +46,8 @@ def s3_endpoint():
         with moto_server() as url:
             yield url
     except FileNotFoundError:
-        if os.environ.get("ASSETPIPE_ALLOW_SKIP") == "1":
-            pytest.skip("moto_server not installed (ASSETPIPE_ALLOW_SKIP=1)")
-        pytest.fail("moto_server is not installed: pip install 'moto[server]' "
-                    "(set ASSETPIPE_ALLOW_SKIP=1 to skip the S3 integration tests)")
+        missing_tool("moto_server is not installed: pip install 'moto[server]' "
+                     "(set ASSETPIPE_ALLOW_SKIP=1 to skip the S3 integration tests)")
     finally:
         restore_env(previous)
 
