@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import jinja2
 
@@ -28,16 +27,6 @@ PROXY_MODULES = ("proxy", "proxy_http")
 class Twin:
     encoding: str   # Content-Encoding token, also the Accept-Encoding token
     suffix: str     # file name suffix, with the dot
-
-
-def url_path(url_prefix: str) -> str:
-    """The path part of url_prefix, with one leading and one trailing slash.
-
-    A CDN origin prefix ("https://cdn.example.com/static/") is served by the
-    origin at its path; "/" means the folder is the whole site.
-    """
-    path = urlsplit(url_prefix).path.strip("/")
-    return f"/{path}/" if path else "/"
 
 
 def twins(config: Config) -> tuple[Twin, ...]:
@@ -74,7 +63,7 @@ def template_context(config: Config, htaccess: bool = False) -> dict:
         "version": __version__,
         "htaccess": htaccess,
         "output": Path(config.output).as_posix(),
-        "url_path": url_path(config.url_prefix),
+        "url_path": config.url_path,
         "modules": BASE_MODULES + (PROXY_MODULES if fallback_url else ()),
         # A twin suffix must not get a type of its own: it would replace the
         # type of the name before it (css.gz -> application/gzip).

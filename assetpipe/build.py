@@ -53,14 +53,7 @@ def settings_for(config: Config):
         refs=RefPolicy(missing=config.references.missing,
                        missing_sourcemap=config.references.missing_sourcemap,
                        root_relative=config.references.root_relative,
-                       root_path=url_path(config.url_prefix)))
-
-
-def url_path(url_prefix: str) -> str:
-    """The path part of a url_prefix: "https://cdn.example.com/static/" -> "/static/"."""
-    from urllib.parse import urlsplit
-    path = urlsplit(url_prefix).path or "/"
-    return path if path.endswith("/") else path + "/"
+                       root_path=config.url_path))
 
 
 def build(config: Config, workers: int | None = None, progress=None,

@@ -127,6 +127,14 @@ class Config:
     def root(self) -> str:
         return os.path.dirname(self.config_path)
 
+    @property
+    def url_path(self) -> str:
+        """The path part of url_prefix, with one leading and one trailing slash:
+        a CDN origin "https://cdn.example.com/static/" is served at "/static/"."""
+        from urllib.parse import urlsplit
+        path = urlsplit(self.url_prefix).path.strip("/")
+        return f"/{path}/" if path else "/"
+
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache,

@@ -101,8 +101,10 @@ def run_git(root: str, *args: str) -> str:
     Plain subprocess rather than GitPython: a handful of calls per build,
     and importing GitPython would cost the build 50 ms for nothing."""
     try:
-        result = subprocess.run(["git", "-C", root, *args], capture_output=True,
-                                encoding="utf-8", errors="surrogateescape")
+        # --no-optional-locks: `git status` would otherwise refresh the index,
+        # changing the stat the no-op fingerprint recorded.
+        result = subprocess.run(["git", "--no-optional-locks", "-C", root, *args],
+                                capture_output=True, encoding="utf-8", errors="surrogateescape")
     except OSError as exc:
         raise BuildError(f"cannot run git: {exc.strerror}; install git", root) from None
     if result.returncode:
@@ -152,14 +154,16 @@ def _extract(root: str, commit: str, subdir: str, dest: str) -> None:
 
 
 def head_stamp(source: str) -> str:
-    """Cheap evidence of HEAD or the index moving (commit, checkout, add),
-    for the no-op check: HEAD's text plus the stat of the index and of
-    HEAD's reflog.  Standard library only; "" outside a repository."""
+    """Cheap evidence of HEAD, the index or the tags moving (commit, checkout,
+    add, tag: `git_describe` changes), for the no-op check: HEAD's text plus the
+    stat of the index, HEAD's reflog, refs/tags and packed-refs.  Standard
+    library only; "" outside a repository."""
     gitdir = _find_gitdir(os.path.abspath(source))
     if gitdir is None:
         return ""
     parts = []
-    for name in ("HEAD", "index", os.path.join("logs", "HEAD")):
+    for name in ("HEAD", "index", os.path.join("logs", "HEAD"), os.path.join("refs", "tags"),
+                 "packed-refs"):
         path = os.path.join(gitdir, name)
         try:
             st = os.stat(path)

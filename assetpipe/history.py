@@ -67,16 +67,19 @@ def remove(output: str, entry: Entry) -> None:
     os.unlink(os.path.join(output, HISTORY_DIR, entry.name))
 
 
-def manifest_paths(doc: dict) -> set[str]:
-    """Every file a manifest names: versioned paths and twins, and the plain
-    logical names with their twins (a source may itself be named like
-    `x.v12345678.js`, and its plain copy must not look like litter)."""
+def manifest_paths(doc: dict, plain: bool = True) -> set[str]:
+    """Every file a manifest names: versioned paths and twins, and (`plain`)
+    the plain logical names with their twins (a source may itself be named
+    like `x.v12345678.js`, and its plain copy must not look like litter)."""
     paths = set()
     for logical, entry in doc.get("assets", {}).items():
         versioned = entry["path"]
-        paths.update((logical, versioned))
-        for twin in entry.get("encodings", {}).values():
-            paths.update((twin, logical + twin[len(versioned):]))
+        paths.add(versioned)
+        paths.update(entry.get("encodings", {}).values())
+        if plain:
+            paths.add(logical)
+            paths.update(logical + twin[len(versioned):]
+                         for twin in entry.get("encodings", {}).values())
     return paths
 
 

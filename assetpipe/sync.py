@@ -30,11 +30,12 @@ from dataclasses import dataclass, field
 
 from assetpipe.config import Sync
 from assetpipe.errors import BuildError, UsageError
+from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.naming import is_versioned
 from assetpipe.sync_plan import (
     INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
-    history_to_read, keys_to_head, manifest_references, object_meta, parse_index, plan_sync,
+    history_to_read, keys_to_head, object_meta, parse_index, plan_sync,
     render_index, trusted_hashes, twin_suffixes,
 )
 from assetpipe.sync_targets import FolderTarget, open_target
@@ -159,7 +160,7 @@ def _check_folders(source: str, target) -> None:
 def _check_references(manifest: dict, local: list[LocalFile], remote: dict, root: str) -> None:
     """Refuse to publish a manifest naming a file neither here nor there."""
     present = {f.key for f in local} | set(remote)
-    for ref in sorted(manifest_references(manifest)):
+    for ref in sorted(manifest_paths(manifest, plain=False)):
         if ref not in present:
             raise BuildError(f"manifest names {ref!r}, which is missing; rebuild before syncing",
                              os.path.join(root, MANIFEST_NAME))
@@ -173,11 +174,11 @@ def _keep_set(target, remote: dict, manifest: dict | None, manifest_bytes: bytes
     if manifest is None:
         raise UsageError("--prune needs a manifest.json in the source folder")
     sha = hashlib.sha256(manifest_bytes).hexdigest()
-    refs = manifest_references(manifest)
+    refs = manifest_paths(manifest)
     older = history_to_read(history_keys(remote), sha, keep)
     for key, raw in _parallel(lambda k: (k, target.get(k)), older, jobs):
         try:
-            refs |= manifest_references(json.loads(raw or b"{}"))
+            refs |= manifest_paths(json.loads(raw or b"{}"))
         except (ValueError, KeyError, TypeError, AttributeError):
             raise BuildError("unreadable manifest history entry; remove it or skip --prune",
                              f"{target.label}/{key}") from None

@@ -167,15 +167,6 @@ def upload_phase(key: str) -> int:
     return VERSIONED if is_versioned(key) else PLAIN
 
 
-def manifest_references(manifest: dict) -> set[str]:
-    """Every output path a manifest names: versioned files and their twins."""
-    refs = set()
-    for entry in manifest.get("assets", {}).values():
-        refs.add(entry["path"])
-        refs.update(entry.get("encodings", {}).values())
-    return refs
-
-
 def history_key(stamp: str, sha256: str) -> str:
     """`.assetpipe/manifests/<UTC stamp>-<hash>.json`: names sort by age."""
     return f"{HISTORY_PREFIX}{stamp}-{sha256[:16]}.json"

@@ -249,3 +249,20 @@ def test_git_version_falls_back_to_the_content_hash_without_a_commit():
     assert git_version("a" * 40, b"x", 10) != content_version(b"x", 10)
     assert git_version("a" * 40, b"x", 10) != git_version("b" * 40, b"x", 10)
     assert git_version("a" * 40, b"x", 10) != git_version("a" * 40, b"y", 10)
+
+
+def test_rebuild_after_a_commit_is_a_noop(repo):
+    # `git status` must not refresh the index behind the fingerprint's back.
+    run(repo)
+    write(repo, "js/a.js", "var a = 3;\n")
+    commit(repo)
+    assert run(repo)[2].noop is False
+    assert run(repo)[2].noop is True
+
+
+def test_a_new_tag_reaches_the_manifest(repo):
+    run(repo)
+    git(repo, "tag", "v2.0")
+    report = run(repo)[2]
+    assert report.noop is False
+    assert run(repo)[1]["build"]["git_describe"] == "v2.0"
