@@ -222,12 +222,24 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
         files = item["files"]
         if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
             raise UsageError(f"{where}.files: must be a non-empty list of paths or globs")
-        name = item["name"].strip("/")
+        name = _bundle_name(item["name"], where)
         if name in seen:
             raise UsageError(f"{where}.name: bundle {name!r} is declared twice")
         seen.add(name)
         bundles.append(Bundle(name=name, files=tuple(files)))
     return tuple(bundles)
+
+
+def _bundle_name(raw: str, where: str) -> str:
+    """A bundle's logical path: relative, inside the output, no dot-named part
+    (dot names are the tool's own state and are never served)."""
+    name = posixpath.normpath(raw) if raw else ""
+    parts = name.split("/")
+    if (not raw or raw.endswith("/") or name.startswith("/") or ".." in parts
+            or any(part.startswith(".") for part in parts)):
+        raise UsageError(f"{where}.name: {raw!r} must be a file path inside the output folder "
+                         "without '..' or dot-named parts, e.g. \"js/site.js\"")
+    return name
 
 
 PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}

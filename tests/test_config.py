@@ -34,6 +34,10 @@ def bad_config(tmp_path, capsys, text: str) -> tuple[int, str]:
      "error: compress.gzip_suffix: 'gz' is not one of .gzip, .gz\n"),
     ("[[bundle]]\nname = 'a.js'\nfile = ['app.js']\n",
      "error: unknown config key 'bundle[0].file' (did you mean 'bundle[0].files'?)\n"),
+    *[(f"[[bundle]]\nname = '{name}'\nfiles = ['app.js']\n",
+       f"error: bundle[0].name: '{name}' must be a file path inside the output folder without "
+       "'..' or dot-named parts, e.g. \"js/site.js\"\n")
+      for name in ("../../evil.css", "", "a.js/", ".hidden.js", "/abs.js", "js/.x/a.js")],
 ])
 def test_bad_config_exits_2_naming_the_key(tmp_path, capsys, text, message):
     assert bad_config(tmp_path, capsys, text) == (2, message)
