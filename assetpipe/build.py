@@ -11,11 +11,14 @@ import time
 from dataclasses import dataclass, field
 
 from assetpipe import __version__, gitinfo, state
-from assetpipe.config import Config
+from assetpipe.config import CHOICES, Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.sources import SourceFile, scan_sources
-from assetpipe.writer import OutputLock, link_or_copy, remove_temp_files
+from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
+
+# Every suffix a twin can have: the gzip_suffix choices, and brotli's.
+TWIN_SUFFIXES = (*CHOICES["compress.gzip_suffix"], ".br")
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
@@ -163,14 +166,21 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
 
 
 def _write_unversioned(built: list, config: Config) -> None:
+    """Plain copies: twins first, then the file (as pages do), and a twin the
+    file no longer has is removed, or Apache would serve stale bytes from it."""
     if not config.versioning.keep_unversioned:
         return
     out = config.output
+    logicals = {b.logical_path for b in built}
     for b in built:
+        suffixes = {twin[len(b.versioned_path):]: twin for twin in b.encodings.values()}
+        for suffix in TWIN_SUFFIXES:
+            plain_twin = b.logical_path + suffix
+            if suffix in suffixes:
+                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
+            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
+                remove_file(os.path.join(out, plain_twin))
         link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))
-        for twin in b.encodings.values():
-            suffix = twin[len(b.versioned_path):]
-            link_or_copy(os.path.join(out, twin), os.path.join(out, b.logical_path + suffix))
 
 
 def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:

@@ -32,7 +32,7 @@ def write_atomic(path: str, content: bytes) -> None:
             f.write(content)
         os.replace(tmp, path)
     except BaseException:
-        _unlink_quietly(tmp)
+        remove_file(tmp)
         raise
 
 
@@ -73,7 +73,7 @@ def link_or_copy(src: str, dst: str) -> None:
     try:
         os.replace(tmp, dst)
     except BaseException:
-        _unlink_quietly(tmp)
+        remove_file(tmp)
         raise
 
 
@@ -83,7 +83,7 @@ def remove_temp_files(output: str) -> int:
     for folder, dirs, files in os.walk(output):  # the state folder included
         for name in files:
             if name.startswith(TEMP_PREFIX):
-                _unlink_quietly(os.path.join(folder, name))
+                remove_file(os.path.join(folder, name))
                 removed += 1
     return removed
 
@@ -117,7 +117,8 @@ class OutputLock:
             self._fd = None
 
 
-def _unlink_quietly(path: str) -> None:
+def remove_file(path: str) -> None:
+    """Delete a file if it is there."""
     try:
         os.unlink(path)
     except OSError:

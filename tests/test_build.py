@@ -345,3 +345,17 @@ def test_deleted_output_file_is_restored(tmp_path, which):
     assert not report.noop
     assert victim.read_bytes() == original
     assert manifest_problems(output) == []
+
+
+def test_plain_twin_goes_when_the_file_no_longer_earns_one(tmp_path):
+    """Apache serves `a.txt.gzip` to gzip clients: a stale one would serve old bytes."""
+    write_tree(tmp_path / "static", {"a.txt": "hello world " * 200})
+    cfg = write_config(tmp_path, extra='[compress]\nbrotli = true\n')
+    build_dir(cfg)
+    out = tmp_path / "out"
+    assert (out / "a.txt.gzip").is_file() and (out / "a.txt.br").is_file()
+    (tmp_path / "static" / "a.txt").write_bytes(random.Random(7).randbytes(2000))
+    build_dir(cfg)
+    assert load_manifest(out)["assets"]["a.txt"]["encodings"] == {}
+    assert not (out / "a.txt.gzip").exists() and not (out / "a.txt.br").exists()
+    assert (out / "a.txt").read_bytes() == (tmp_path / "static" / "a.txt").read_bytes()
