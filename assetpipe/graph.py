@@ -124,18 +124,20 @@ def _find_cycle(remaining: dict[str, set[str]]) -> list[str]:
 def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str, str],
                  keeps_sourcemap: bool, policy: RefPolicy) -> str:
     """Point every link in `text` (written in `member_path`, published at
-    `out_path`) at its target's versioned file; drop dangling sourcemaps and
-    rebase links left alone when a bundle moved the text to another folder."""
-    found = scan(member_path, text, keeps_sourcemap)
+    `out_path`) at its target's versioned file; drop sourcemap comments that no
+    longer apply, and rebase links left alone when a bundle moved the text to
+    another folder."""
+    found = scan(member_path, text, keeps_sourcemap=True)
     links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
-    # Only a map this build should have had is dangling; an inline (data:) or
-    # absolute map is not ours and stays valid for a file copied unminified.
-    dangling_maps = [ref for ref, link in zip(found, links)
-                     if ref.kind == "sourcemap" and link and link.target not in versioned]
-    if dangling_maps:  # rare: cut the comments, then scan the shorter text again
-        for ref in sorted(dangling_maps, key=lambda r: -r.start):
+    # A file copied unminified loses only a dangling map of ours (an inline or
+    # absolute one is not ours and stays valid); minified text and bundle
+    # members lose every map: it no longer describes the bytes.
+    cut = [ref for ref, link in zip(found, links) if ref.kind == "sourcemap"
+           and (not keeps_sourcemap or (link and link.target not in versioned))]
+    if cut:  # cut the comments, then scan the shorter text again
+        for ref in sorted(cut, key=lambda r: -r.start):
             text = _without_comment(text, ref)
-        found = scan(member_path, text, keeps_sourcemap)
+        found = scan(member_path, text, keeps_sourcemap=True)
         links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
     replacements = []
     for ref, link in zip(found, links):

@@ -18,7 +18,6 @@ from assetpipe.jstemplates import protect_templates, restore_templates
 JS_SEPARATOR = "\n;\n"
 
 CHARSET_RE = re.compile(r'^\ufeff?@charset\s+["\'][^"\']*["\']\s*;\s*', re.IGNORECASE)
-JS_SOURCEMAP_RE = re.compile(r"^[ \t]*//[#@][ \t]+sourceMappingURL=\S*[ \t]*$", re.MULTILINE)
 
 
 def is_preminified(logical_path: str) -> bool:
@@ -32,11 +31,6 @@ def minify_js(text: str) -> str:
 
 def minify_css(text: str) -> str:
     return rcssmin.cssmin(text, keep_bang_comments=True)
-
-
-def strip_js_sourcemap(text: str) -> str:
-    """Drop `//# sourceMappingURL=` lines: a bundle's members' maps don't describe it."""
-    return JS_SOURCEMAP_RE.sub("", text)
 
 
 def join_js(parts: list[str]) -> str:

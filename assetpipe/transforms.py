@@ -101,7 +101,7 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
     if extension(name) == ".css":
         return minify.join_css(texts).encode("utf-8")
     if extension(name) == ".js":
-        return minify.join_js([minify.strip_js_sourcemap(t) for t in texts]).encode("utf-8")
+        return minify.join_js(texts).encode("utf-8")
     return "\n".join(texts).encode("utf-8")
 
 

@@ -607,3 +607,23 @@ def test_import_inside_a_bundle_after_its_first_member_warns(tmp_path, capsys):
     assert code == 0
     assert err == ("warning: css/b.css:2: @import 'c.css' ends up inside bundle 'all.css', "
                    "where browsers ignore it; list the imported file in the bundle instead\n")
+
+
+def test_bundle_members_lose_their_source_maps(tmp_path):
+    """A member's map describes the member, not the bundle (the contract's source-map rule)."""
+    config = write_site(tmp_path, {
+        "js/a.min.js": "var a=1;\n//# sourceMappingURL=a.min.js.map\n",
+        "js/a.min.js.map": '{"version":3,"sources":[],"mappings":""}',
+        "js/b.js": "var b = 2;\n//# sourceMappingURL=b.js.map\n",
+        "css/lib.min.css": "a{color:red}\n/*# sourceMappingURL=lib.min.css.map */\n",
+        "css/lib.min.css.map": '{"version":3,"sources":[],"mappings":""}',
+        "css/site.css": "b { color: blue }\n",
+    }, tables='\n[[bundle]]\nname = "all.js"\nfiles = ["js/a.min.js", "js/b.js"]\n'
+              '\n[[bundle]]\nname = "bundles/all.css"\nfiles = ["css/lib.min.css", "css/site.css"]\n')
+    report = run_build(config)
+    out = tmp_path / "out"
+    for bundle in ("all.js", "bundles/all.css"):
+        assert "sourceMappingURL" not in built_text(out, bundle)
+    # the members published on their own keep theirs, pointing at the versioned map
+    assert re.search(r"sourceMappingURL=a\.min\.js\.v[0-9a-f]{10}\.map", built_text(out, "js/a.min.js"))
+    assert report.warnings == []

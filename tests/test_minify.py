@@ -92,17 +92,6 @@ def test_join_css_hoists_one_charset_to_the_top():
     assert joined == '@charset "UTF-8";\na{color:red}\nb{color:blue}\nc{x:y}\n'
 
 
-def test_strip_js_sourcemap_removes_only_the_comment_line():
-    text = "a();\n//# sourceMappingURL=a.js.map\nb();\n"
-    assert minify.strip_js_sourcemap(text) == "a();\n\nb();\n"
-    assert minify.strip_js_sourcemap("var s = '//# sourceMappingURL=x';\n") == \
-        "var s = '//# sourceMappingURL=x';\n"
-
-
-@pytest.mark.parametrize("path, expected", [
-    ("js/jquery.min.js", True), ("css/x.min.css", True), ("js/app.js", False),
-    ("min.js/app.js", False),
-])
 def test_is_preminified(path, expected):
     assert minify.is_preminified(path) is expected
 
