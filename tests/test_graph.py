@@ -194,9 +194,11 @@ def test_inline_and_absolute_sourcemaps_left_alone(url):
     assert [r.url for r in scan_js(rewrite(js, out="js/a.min.js"))] == [url]
 
 
-def test_sourcemap_ignored_when_file_does_not_keep_it():
-    js = "var a=1;\n//# sourceMappingURL=gone.js.map\n"
-    assert rewrite(js, out="js/a.js", keeps_sourcemap=False) == js  # the minifier drops it
+def test_sourcemap_cut_when_file_does_not_keep_it():
+    # minified text and bundle members: no map describes the new bytes
+    js = "var a=1;\n//# sourceMappingURL=a.js.map\n"
+    assert rewrite(js, out="js/a.js", keeps_sourcemap=False, versioned={"js/a.js.map": "x"}) == \
+        "var a=1;\n"
 
 
 def test_whitespace_in_rewritten_urls_is_percent_encoded():

@@ -92,6 +92,10 @@ def test_join_css_hoists_one_charset_to_the_top():
     assert joined == '@charset "UTF-8";\na{color:red}\nb{color:blue}\nc{x:y}\n'
 
 
+@pytest.mark.parametrize("path, expected", [
+    ("js/jquery.min.js", True), ("css/x.min.css", True), ("js/app.js", False),
+    ("min.js/app.js", False),
+])
 def test_is_preminified(path, expected):
     assert minify.is_preminified(path) is expected
 
