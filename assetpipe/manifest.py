@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from urllib.parse import quote
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
@@ -107,7 +108,8 @@ class Manifest:
         return self.entry(name)["path"]
 
     def url(self, name: str) -> str:
-        return self.url_prefix + self.path_of(name)
+        """url_prefix + the versioned path, percent-encoded ("a #1.png" -> "a%20%231.v….png")."""
+        return self.url_prefix + quote(self.path_of(name), safe="/")
 
     def integrity(self, name: str) -> str:
         return self.entry(name)["integrity"]

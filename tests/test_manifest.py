@@ -100,3 +100,15 @@ def test_schema_rejects_a_broken_manifest(site):
     doc["assets"]["js/a.js"]["path"] = "js/a.js"           # not a versioned name
     doc["assets"]["js/b.js"]["integrity"] = "md5-xyz"
     assert len(list(_validator().iter_errors(doc))) == 2
+
+
+def test_url_percent_encodes_the_path(tmp_path):
+    path = tmp_path / "manifest.json"
+    path.write_text(json.dumps({"manifest_version": 1, "url_prefix": "/static/", "assets": {
+        "img/a #1?.png": {"path": "img/a #1?.v0123456789.png", "integrity": "sha384-x"},
+        "50%.txt": {"path": "50%.v0123456789.txt", "integrity": "sha384-y"},
+        "é.css": {"path": "é.v0123456789.css", "integrity": "sha384-z"}}}))
+    m = Manifest.load(path)
+    assert m.url("img/a #1?.png") == "/static/img/a%20%231%3F.v0123456789.png"
+    assert m.url("50%.txt") == "/static/50%25.v0123456789.txt"
+    assert m.url("é.css") == "/static/%C3%A9.v0123456789.css"
