@@ -23,6 +23,8 @@ import time
 from dataclasses import dataclass, field
 
 from assetpipe import history
+from assetpipe.errors import BuildError
+from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.naming import is_versioned
 from assetpipe.publish import read_current
 from assetpipe.writer import OutputLock
@@ -43,7 +45,7 @@ def plan_clean(output: str, keep: int, min_age: float, now: float | None = None)
         replaced_at = entries[i + 1].created if i + 1 < len(entries) else now
         if now - replaced_at < min_age:
             kept.add(i)
-    protected = history.manifest_paths(read_current(output) or {})
+    protected = history.manifest_paths(_current_manifest(output))
     for i in kept:
         protected |= entries[i].paths
     plan = CleanPlan(entries=[e for i, e in enumerate(entries) if i not in kept])
@@ -52,6 +54,19 @@ def plan_clean(output: str, keep: int, min_age: float, now: float | None = None)
             plan.files.append(rel)
             plan.bytes += st.st_size
     return plan
+
+
+def _current_manifest(output: str) -> dict:
+    """The live manifest; an unreadable one stops clean, since it cannot
+    tell which files are live (a missing one protects nothing: no build yet)."""
+    path = os.path.join(output, MANIFEST_NAME)
+    if not os.path.exists(path):
+        return {}
+    doc = read_current(output)
+    if not isinstance(doc, dict) or not isinstance(doc.get("assets"), dict):
+        raise BuildError("cannot read the current manifest, so nothing is known to be live; "
+                         "rebuild before cleaning", path)
+    return doc
 
 
 def clean(output: str, keep: int, min_age: float, dry_run: bool = False) -> CleanPlan:

@@ -136,3 +136,15 @@ def assert_manifest_complete(site) -> None:
     for entry in manifest["assets"].values():
         for path in (entry["path"], *entry["encodings"].values()):
             assert (site / "out" / path).is_file(), path
+
+
+def test_unreadable_current_manifest_stops_clean(site, capsys):
+    three_builds(site)
+    before = versioned_files(site)
+    (site / "out" / "manifest.json").write_text("{ truncated")
+    code = main(["clean", "--config", str(site / "assetpipe.toml"), "--keep", "0",
+                 "--min-age", "0"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "manifest.json: cannot read the current manifest" in err
+    assert versioned_files(site) == before
