@@ -305,6 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _echo_err("interrupted")
         return 130
+    except OSError as exc:  # the file system at the edges: name the path, not a traceback
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        _echo_err(f"error: {where}{exc.strerror or exc}")
+        return 1
     except Exception as exc:
         if debug:
             raise

@@ -97,3 +97,12 @@ def test_end_to_end_example_site(tmp_path, capsys):
     assert manifest_problems(output) == []
     assert main(["build", "--config", str(cfg)]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+def test_output_path_that_is_a_file_is_one_line_error(tmp_path, capsys):
+    write_tree(tmp_path / "static", {"a.js": "var a;\n"})
+    (tmp_path / "out").write_text("not a folder")
+    cfg = write_config(tmp_path)
+    assert main(["build", "--config", str(cfg)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"error: {tmp_path / 'out'}: File exists\n"
