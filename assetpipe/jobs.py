@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 from assetpipe import compress, naming
@@ -45,6 +47,19 @@ class Built:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "written"}
+
+
+def exit_with_build(build_pid: int) -> None:
+    """Pool initializer: a kill -9 of the build gives it no chance to stop its
+    workers, which would go on writing into an output it no longer locks."""
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            try:
+                os.kill(build_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="exit-with-build").start()
 
 
 def run_batch(batch: list[Job], settings: Settings, output: str) -> list[Built]:

@@ -13,6 +13,7 @@ preload the job module once.
 from __future__ import annotations
 
 import heapq
+import os
 from collections import defaultdict
 
 from assetpipe import jobs as jobs_mod
@@ -104,7 +105,9 @@ class Runner:
             from concurrent.futures import ProcessPoolExecutor
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload(["assetpipe.jobs"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                             initializer=jobs_mod.exit_with_build,
+                                             initargs=(os.getpid(),))
         return self._pool
 
 

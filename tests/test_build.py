@@ -359,3 +359,21 @@ def test_plain_twin_goes_when_the_file_no_longer_earns_one(tmp_path):
     assert load_manifest(out)["assets"]["a.txt"]["encodings"] == {}
     assert not (out / "a.txt.gzip").exists() and not (out / "a.txt.br").exists()
     assert (out / "a.txt").read_bytes() == (tmp_path / "static" / "a.txt").read_bytes()
+
+
+def test_workers_exit_when_the_build_is_killed(corpus_dir, tmp_path):
+    """kill -9 of the build alone: its pool must not go on writing into the output."""
+    cfg = write_config(tmp_path, source=corpus_dir)
+    proc = subprocess.Popen(_build_cmd(cfg), env=dict(os.environ, PYTHONPATH=str(REPO)),
+                            start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(others := [p for p in _group_pids(proc.pid) if p != proc.pid]) < 3:
+        assert proc.poll() is None and time.monotonic() < deadline, "no worker pool started"
+    fds = [os.pidfd_open(pid) for pid in others]
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for fd in fds:
+        ready, _, _ = select.select([fd], [], [], 30)
+        assert ready, "a worker outlived the killed build"
+        os.close(fd)
