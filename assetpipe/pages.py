@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import jinja2
 
 from assetpipe import __version__, compress as twins
-from assetpipe.config import Compress, Config, Page
+from assetpipe.config import CHOICES, Compress, Config, Page
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest
@@ -173,8 +173,12 @@ def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes
     if not is_compressible(path):
         return {}
     gzipped = twins.gzip_twin(content, settings.gzip_level) if settings.gzip else None
-    brotlied = twins.brotli_twin(content, settings.brotli_quality) if settings.brotli else None
-    return {settings.gzip_suffix: gzipped, ".br": brotlied}
+    brotlied = (twins.brotli_twin(content, settings.brotli_quality, settings.brotli_large_quality)
+                if settings.brotli else None)
+    # Every gzip suffix is listed: a twin under the one no longer configured is stale.
+    found = {suffix: None for suffix in CHOICES["compress.gzip_suffix"]}
+    found.update({settings.gzip_suffix: gzipped, ".br": brotlied})
+    return found
 
 
 def load_context_function(spec: str, root: str) -> Callable[[], object]:
