@@ -7,6 +7,7 @@ valid UTF-8 is an error, because one bundle can't mix encodings.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import asdict, dataclass, field
 
@@ -37,12 +38,19 @@ class Settings:
     refs: RefPolicy = field(default_factory=RefPolicy)
 
     def key(self) -> str:
-        from assetpipe import __version__
-        text = repr(sorted(asdict(self).items())) + __version__ + TOOL_EPOCH
-        if self.png == "lossless":  # a new engine release may change the bytes
-            from assetpipe.images import png_settings_key
-            text += png_settings_key(self.strip)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return _settings_key(self)
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_key(settings: Settings) -> str:
+    # Cached: the PNG engine's version comes from package metadata (~0.5 ms),
+    # and the mtime strategy asks once per job.
+    from assetpipe import __version__
+    text = repr(sorted(asdict(settings).items())) + __version__ + TOOL_EPOCH
+    if settings.png == "lossless":  # a new engine release may change the bytes
+        from assetpipe.images import png_settings_key
+        text += png_settings_key(settings.strip)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def decode_text(logical_path: str, data: bytes) -> str:
