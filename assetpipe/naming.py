@@ -21,7 +21,7 @@ def content_version(content: bytes, length: int) -> str:
 
 def versioned_name(logical_path: str, version: str) -> str:
     head, ext = posixpath.splitext(logical_path)
-    if not posixpath.basename(head):  # dotfile-like name such as ".htaccess"
+    if not posixpath.basename(head) or ext == ".":  # ".htaccess", "notes."
         head, ext = logical_path, ""
     return f"{head}.v{version}{ext}"
 

@@ -13,9 +13,11 @@ from assetpipe import naming
     ("a.b/README", "a.b/README.v0123456789"),
     ("fonts/.htaccess", "fonts/.htaccess.v0123456789"),
     ("my file.css", "my file.v0123456789.css"),
+    ("notes.", "notes..v0123456789"),  # an empty extension is none: the name stays recognisable
 ])
 def test_versioned_name(logical, expected):
     assert naming.versioned_name(logical, "0123456789") == expected
+    assert naming.is_versioned(expected)
 
 
 @pytest.mark.parametrize("path, versioned", [
