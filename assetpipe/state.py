@@ -48,36 +48,37 @@ def fingerprint(config_repr: str, stats: list[tuple], manifest_stat: tuple | Non
 
 
 def write_fingerprint(output: str, value: str, keep_unversioned: bool) -> None:
-    """Record the fingerprint plus the mtime of every folder the manifest
-    publishes into (read back by fingerprint_holds).  Deleting or adding a
-    file changes its folder's mtime, so a removed output makes the next build
-    a real one at the cost of a few hundred stats instead of one per file."""
+    """Record the fingerprint, and per folder the manifest publishes into, its
+    mtime and the files it should hold (read back by fingerprint_holds)."""
+    from assetpipe.history import manifest_paths
     from assetpipe.manifest import MANIFEST_NAME
     try:
         with open(os.path.join(output, MANIFEST_NAME), "rb") as f:
-            assets = json.loads(f.read())["assets"]
-    except (OSError, ValueError, KeyError):
+            doc = json.loads(f.read())
+    except (OSError, ValueError):
         return  # no fingerprint: the next build does the work
-    folders = {""}
-    for logical, entry in assets.items():
-        folders.add(os.path.dirname(entry["path"]))
-        if keep_unversioned:
-            folders.add(os.path.dirname(logical))
-    lines = [value] + [f"{_mtime(output, folder)} {folder}" for folder in sorted(folders)]
-    write_marker(output, "fingerprint", "\n".join(lines))
+    folders: dict[str, list[str]] = {"": [MANIFEST_NAME]}
+    for path in sorted(manifest_paths(doc, plain=keep_unversioned)):
+        folder, name = os.path.split(path)
+        folders.setdefault(folder, []).append(name)
+    record = {"value": value,
+              "folders": {folder: [_mtime(output, folder), names] for folder, names in folders.items()}}
+    write_marker(output, "fingerprint", json.dumps(record, separators=(",", ":")))
 
 
 def fingerprint_holds(output: str, value: str) -> bool:
-    """True when the last build had this fingerprint and no output folder changed."""
-    text = read_marker(output, "fingerprint")
-    if text is None:
+    """True when the last build had this fingerprint and its outputs are all
+    there.  A folder whose mtime is unchanged lost no file; only a changed one
+    (a file deleted — or a page written beside the assets) has its files stat'ed."""
+    try:
+        record = json.loads(read_marker(output, "fingerprint") or "")
+    except ValueError:
         return False
-    first, *folders = text.split("\n")
-    if first != value:
+    if record.get("value") != value:
         return False
-    for line in folders:
-        mtime, _, folder = line.partition(" ")
-        if str(_mtime(output, folder)) != mtime:
+    for folder, (mtime, names) in record["folders"].items():
+        if _mtime(output, folder) != mtime and not all(
+                os.path.exists(os.path.join(output, folder, name)) for name in names):
             return False
     return True
 

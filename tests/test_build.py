@@ -377,3 +377,13 @@ def test_workers_exit_when_the_build_is_killed(corpus_dir, tmp_path):
         ready, _, _ = select.select([fd], [], [], 30)
         assert ready, "a worker outlived the killed build"
         os.close(fd)
+
+
+def test_a_page_written_beside_the_assets_keeps_the_rebuild_a_noop(small_site):
+    build_dir(small_site)
+    out = small_site.parent / "out"
+    (out / "index.html").write_text("<p>rendered by `assetpipe pages`</p>\n")
+    assert build_dir(small_site).noop is True
+    (out / "robots.txt").unlink()   # but a file of ours going missing is noticed
+    assert build_dir(small_site).noop is False
+    assert (out / "robots.txt").is_file()
