@@ -8,7 +8,6 @@ config file's folder.  Unknown keys are an error naming the key, with a
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 import posixpath
 import re
@@ -335,6 +334,7 @@ def _check_type(key: str, value, expected: type) -> None:
 def _reject_unknown(table: dict, known, prefix: str) -> None:
     for key in table:
         if key not in known:
+            import difflib  # only on the error path
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
             raise UsageError(f"unknown config key '{prefix}{key}'{hint}")

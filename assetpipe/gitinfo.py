@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
-import tarfile
-import tempfile
 from dataclasses import dataclass
 
 from assetpipe.errors import BuildError, UsageError
@@ -100,6 +96,7 @@ def run_git(root: str, *args: str) -> str:
 
     Plain subprocess rather than GitPython: a handful of calls per build,
     and importing GitPython would cost the build 50 ms for nothing."""
+    import subprocess  # here, not at the top: the no-op build never runs git
     try:
         # --no-optional-locks: `git status` would otherwise refresh the index,
         # changing the stat the no-op fingerprint recorded.
@@ -125,6 +122,8 @@ def export(source: str, ref: str):
     commit = _resolve(origin.root, ref)
     if commit is None:
         raise UsageError(f"--ref: {ref!r} is not a commit, tag or branch in {origin.root}")
+    import shutil
+    import tempfile
     temp = tempfile.mkdtemp(prefix="assetpipe-ref-")
     try:
         _extract(origin.root, commit, origin.subdir, temp)
@@ -138,6 +137,8 @@ def export(source: str, ref: str):
 
 
 def _extract(root: str, commit: str, subdir: str, dest: str) -> None:
+    import subprocess
+    import tarfile
     cmd = ["git", "-C", root, "archive", "--format=tar", commit]
     if subdir:
         cmd += ["--", subdir]
