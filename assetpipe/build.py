@@ -204,8 +204,30 @@ def _publish(config: Config, built: list, build_info: dict) -> bool:
                    and current.get("url_prefix") == config.url_prefix)
     if changed:
         publish_manifest(config.output, content)
+        if config.versioning.keep_unversioned and current:
+            _remove_stale_copies(config.output, current.get("assets", {}), assets)
     history.record(config.output, assets, content)
     return changed
+
+
+def _remove_stale_copies(output: str, old: dict, new: dict) -> None:
+    """Plain copies of assets that left the build (a deleted source) would be
+    served and synced forever; versioned files stay for `clean`.  Only a copy
+    still equal to the versioned file the old manifest named goes: anything
+    written there since (a page) is not ours to remove."""
+    import filecmp
+    for logical in old.keys() - new.keys():
+        versioned = old[logical]["path"]
+        pairs = [(logical, versioned)] + [(logical + twin[len(versioned):], twin)
+                                          for twin in old[logical].get("encodings", {}).values()]
+        for plain, source in pairs:
+            plain, source = os.path.join(output, plain), os.path.join(output, source)
+            try:
+                same = filecmp.cmp(plain, source, shallow=False)
+            except OSError:
+                continue
+            if same:
+                remove_file(plain)
 
 
 def _report(built: list, done: list) -> BuildReport:

@@ -387,3 +387,14 @@ def test_a_page_written_beside_the_assets_keeps_the_rebuild_a_noop(small_site):
     (out / "robots.txt").unlink()   # but a file of ours going missing is noticed
     assert build_dir(small_site).noop is False
     assert (out / "robots.txt").is_file()
+
+
+def test_plain_copy_of_a_deleted_source_goes_its_versioned_file_stays(small_site):
+    build_dir(small_site)
+    out = small_site.parent / "out"
+    versioned = load_manifest(out)["assets"]["robots.txt"]["path"]
+    (small_site.parent / "static" / "robots.txt").unlink()
+    build_dir(small_site)
+    assert "robots.txt" not in load_manifest(out)["assets"]
+    assert not (out / "robots.txt").exists()
+    assert (out / versioned).is_file()   # old pages may still ask for it: `clean` decides
