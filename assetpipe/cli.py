@@ -97,21 +97,13 @@ def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
 
 def _watch(config_file, jobs, quiet: bool) -> None:
     """Rebuild on changes until SIGINT/SIGTERM; a second signal interrupts a running build."""
-    import signal
-    import threading
+    from assetpipe.schedule import stop_on_signals
     from assetpipe.watch import watch
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, on_signal)
     if not quiet:
         click.echo("watching for changes (Ctrl-C to stop)")
-    watch(lambda: _load(config_file), lambda config: _build_once(config, jobs, False, quiet),
-          lambda message: _echo_err(f"error: {message}"), stop)
+    with stop_on_signals() as stop:
+        watch(lambda: _load(config_file), lambda config: _build_once(config, jobs, False, quiet),
+              lambda message: _echo_err(f"error: {message}"), stop)
     if not quiet:
         click.echo("stopped watching")
 

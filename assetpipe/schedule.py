@@ -33,9 +33,15 @@ def run_every(period: float, tick: Callable[[], None], stop: threading.Event) ->
 
 @contextmanager
 def stop_on_signals(signals=(signal.SIGTERM, signal.SIGINT)) -> Iterator[threading.Event]:
-    """An Event set by the given signals (main thread only); handlers restored after."""
+    """An Event set by the given signals (main thread only); a second signal
+    interrupts whatever is running (KeyboardInterrupt).  Handlers restored after."""
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in signals}
+
+    def on_signal(*_) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+    previous = {sig: signal.signal(sig, on_signal) for sig in signals}
     try:
         yield stop
     finally:
