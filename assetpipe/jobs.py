@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from assetpipe import compress, naming
 from assetpipe.errors import BuildError
-from assetpipe.media_types import is_compressible
+from assetpipe.media_types import extension, is_compressible
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from assetpipe.writer import write_immutable
+from assetpipe.writer import STATE_DIR, write_atomic, write_immutable
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def run_job(job: Job, settings: Settings, output: str) -> Built:
     if job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas))
         content, warnings = transform_bundle(job.logical_path, members, settings, deps), []
+    elif extension(job.logical_path) == ".png" and settings.png == "lossless":
+        content, warnings = _optimized_png(job.logical_path, datas[0], settings, output)
     else:
         content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
     version = _version(content, job, settings)
@@ -90,6 +92,25 @@ def run_job(job: Job, settings: Settings, output: str) -> Built:
     if is_compressible(job.logical_path):
         _write_twins(built, content, settings, output)
     return built
+
+
+def _optimized_png(logical_path: str, data: bytes, settings: Settings,
+                   output: str) -> tuple[bytes, list[str]]:
+    """PNG recompression, the one costly transform, cached by input content +
+    settings under .assetpipe/png/: a rerun after a killed build, a renamed
+    or reverted image, costs a read instead of seconds of oxipng."""
+    key = hashlib.sha256(data + settings.key().encode()).hexdigest()
+    cached = os.path.join(output, STATE_DIR, "png", key[:2], key)
+    try:
+        with open(cached, "rb") as f:
+            stored = f.read()
+        return (stored or data), []   # empty: the input was already the best
+    except FileNotFoundError:
+        pass
+    content, warnings = transform_file(logical_path, data, settings, {})
+    if not warnings:  # a warned-about file is re-examined (and re-reported) each time
+        write_atomic(cached, b"" if content == data else content)
+    return content, warnings
 
 
 def _write_twins(built: Built, content: bytes, settings: Settings, output: str) -> None:

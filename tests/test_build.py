@@ -398,3 +398,24 @@ def test_plain_copy_of_a_deleted_source_goes_its_versioned_file_stays(small_site
     assert "robots.txt" not in load_manifest(out)["assets"]
     assert not (out / "robots.txt").exists()
     assert (out / versioned).is_file()   # old pages may still ask for it: `clean` decides
+
+
+def test_png_recompression_is_cached_by_content(tmp_path, monkeypatch):
+    from PIL import Image
+    from assetpipe import images
+    buf = io.BytesIO()
+    Image.linear_gradient("L").resize((64, 64)).save(buf, "PNG", compress_level=1)
+    write_tree(tmp_path / "static", {"img/a.png": buf.getvalue()})
+    cfg = write_config(tmp_path, png_off=False)
+    build_dir(cfg, workers=1)
+    out = tmp_path / "out"
+    first = load_manifest(out)["assets"]["img/a.png"]
+    assert first["size"] < len(buf.getvalue())
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the PNG was recompressed again")
+    monkeypatch.setattr(images, "optimize_png", fail)
+    (tmp_path / "static/img/a.png").rename(tmp_path / "static/img/b.png")  # same bytes, new name
+    build_dir(cfg, workers=1)
+    again = load_manifest(out)["assets"]["img/b.png"]
+    assert (again["size"], again["integrity"]) == (first["size"], first["integrity"])
