@@ -17,7 +17,7 @@ from urllib.parse import quote, urlsplit
 from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.media_types import content_type
-from assetpipe.naming import VERSIONED_NAME_RE
+from assetpipe.policy import IMMUTABLE_MAX_AGE, STATE_DIR, VERSIONED_NAME_RE
 
 TIMEOUT_SECONDS = 10
 
@@ -82,7 +82,7 @@ def check_deployment(base_url: str, output_dir: str) -> list[Result]:
         results += check_variant(base + quote(entry["path"]), encoding, expected, entry["path"])
     results += check_short_cached(base + MANIFEST_NAME)
     results += check_missing(base + quote(_missing_version(entry["path"])))
-    results += check_hidden(base + ".assetpipe/")
+    results += check_hidden(base + STATE_DIR + "/")
     return results
 
 
@@ -136,7 +136,7 @@ def check_hidden(url: str) -> list[Result]:
 
 def _is_immutable(response: Response) -> bool:
     cache = response.header("Cache-Control")
-    return "immutable" in cache or "max-age=31536000" in cache
+    return "immutable" in cache or f"max-age={IMMUTABLE_MAX_AGE}" in cache
 
 
 def _missing_version(path: str) -> str:

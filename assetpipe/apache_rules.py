@@ -3,12 +3,11 @@
 The templates live in the top-level `apache/` folder (shipped in the wheel as
 the package `assetpipe.apache`); this module only turns the config into the
 plain data they need.  Everything the rules decide comes from the same places
-as the build: types from media_types, caching from naming.VERSIONED_NAME_RE.
+as the build: types from media_types, caching and twins from policy.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -16,27 +15,15 @@ import jinja2
 from assetpipe import __version__
 from assetpipe.config import Config
 from assetpipe.media_types import MEDIA_TYPES, content_type_header
-from assetpipe.naming import VERSIONED_NAME_RE
-
-IMMUTABLE_SECONDS = 31536000  # one year: the longest max-age caches honour (RFC 9111 advice)
+from assetpipe.policy import IMMUTABLE_MAX_AGE, VERSIONED_NAME_RE, Twin, active_twins
 BASE_MODULES = ("rewrite", "headers", "expires")
 PROXY_MODULES = ("proxy", "proxy_http")
 
 
-@dataclass(frozen=True)
-class Twin:
-    encoding: str   # Content-Encoding token, also the Accept-Encoding token
-    suffix: str     # file name suffix, with the dot
-
-
 def twins(config: Config) -> tuple[Twin, ...]:
-    """Configured twins in order of preference: brotli first, it is smaller."""
-    found = []
-    if config.compress.brotli:
-        found.append(Twin("br", ".br"))
-    if config.compress.gzip:
-        found.append(Twin("gzip", config.compress.gzip_suffix))
-    return tuple(found)
+    """Configured twins in order of preference (policy.active_twins)."""
+    c = config.compress
+    return active_twins(c.gzip, c.gzip_suffix, c.brotli)
 
 
 def _alternation(extensions) -> str:
@@ -73,7 +60,7 @@ def template_context(config: Config, htaccess: bool = False) -> dict:
         "twin_types": [(header, _alternation(exts)) for header, exts in _grouped_types(compressible)],
         "compressible": _alternation(compressible),
         "versioned_re": VERSIONED_NAME_RE.pattern,
-        "immutable_seconds": IMMUTABLE_SECONDS,
+        "immutable_seconds": IMMUTABLE_MAX_AGE,
         "short_max_age": config.apache.short_max_age,
         "fallback": fallback,
         "fallback_url": fallback_url,

@@ -11,14 +11,12 @@ import time
 from dataclasses import dataclass, field
 
 from assetpipe import __version__, gitinfo, state
-from assetpipe.config import CHOICES, Config
+from assetpipe.config import Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
+from assetpipe.policy import TWIN_SUFFIXES, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
-
-# Every suffix a twin can have: the gzip_suffix choices, and brotli's.
-TWIN_SUFFIXES = (*CHOICES["compress.gzip_suffix"], ".br")
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
@@ -173,7 +171,7 @@ def _write_unversioned(built: list, config: Config) -> None:
     out = config.output
     logicals = {b.logical_path for b in built}
     for b in built:
-        suffixes = {twin[len(b.versioned_path):]: twin for twin in b.encodings.values()}
+        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
         for suffix in TWIN_SUFFIXES:
             plain_twin = b.logical_path + suffix
             if suffix in suffixes:
@@ -218,7 +216,7 @@ def _remove_stale_copies(output: str, old: dict, new: dict) -> None:
     import filecmp
     for logical in old.keys() - new.keys():
         versioned = old[logical]["path"]
-        pairs = [(logical, versioned)] + [(logical + twin[len(versioned):], twin)
+        pairs = [(logical, versioned)] + [(logical + twin_suffix(versioned, twin), twin)
                                           for twin in old[logical].get("encodings", {}).values()]
         for plain, source in pairs:
             plain, source = os.path.join(output, plain), os.path.join(output, source)

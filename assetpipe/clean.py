@@ -13,7 +13,7 @@ file (or twin) goes only when
   including one still running without a history entry yet).
 
 History entries that no longer protect anything are removed with the files.
-Only `naming.is_versioned` names are ever considered: unversioned copies
+Only `policy.is_versioned` names are ever considered: unversioned copies
 are the current build's and stay.
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from assetpipe import history
 from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.naming import is_versioned
+from assetpipe.policy import is_versioned
 from assetpipe.publish import read_current
 from assetpipe.writer import OutputLock
 

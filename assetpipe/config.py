@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 
 from assetpipe.errors import UsageError
+from assetpipe.policy import DEFAULT_SHORT_MAX_AGE, GZIP_SUFFIXES, IMMUTABLE_MAX_AGE
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ class References:
 class Apache:
     # Unversioned names, pages and manifest.json: seconds a cache may reuse
     # them without asking (0 = revalidate every time).
-    short_max_age: int = 300
+    short_max_age: int = DEFAULT_SHORT_MAX_AGE
     # Where requests for pages without a static file go: a URL path handled
     # elsewhere on the server ("/dynamic_handler/") or a backend URL
     # ("http://127.0.0.1:8000/", proxied); "" = plain 404.
@@ -98,7 +99,7 @@ class Pages:
 class Sync:
     # Cache-Control max-age for names that can change (pages, plain copies,
     # manifest.json); versioned names are always cached for a year, immutable.
-    short_max_age: int = 300
+    short_max_age: int = DEFAULT_SHORT_MAX_AGE
     # Upload gzip bytes under the plain key (Content-Encoding: gzip) for CDNs
     # that cannot pick a twin by Accept-Encoding; see docs/sync.md.
     gzip_in_place: bool = False
@@ -142,8 +143,8 @@ TOP_LEVEL = {"source", "output", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
-    # Only suffixes naming.VERSIONED_NAME_RE knows, so twins are cached by name too.
-    "compress.gzip_suffix": (".gzip", ".gz"),
+    # Only suffixes policy.VERSIONED_NAME_RE knows, so twins are cached by name too.
+    "compress.gzip_suffix": GZIP_SUFFIXES,
     "images.strip": ("safe", "none"),
     "references.missing": ("error", "warn"),
     "references.missing_sourcemap": ("error", "warn"),
@@ -151,8 +152,8 @@ CHOICES = {
 }
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
           "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
-          "apache.short_max_age": (0, 31536000),
-          "sync.short_max_age": (0, 31536000), "sync.max_attempts": (1, 20)}
+          "apache.short_max_age": (0, IMMUTABLE_MAX_AGE),
+          "sync.short_max_age": (0, IMMUTABLE_MAX_AGE), "sync.max_attempts": (1, 20)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:

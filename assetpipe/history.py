@@ -15,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 from assetpipe.errors import BuildError
-from assetpipe.writer import STATE_DIR, write_atomic
+from assetpipe.policy import STATE_DIR, twin_suffix
+from assetpipe.writer import write_atomic
 
 HISTORY_DIR = os.path.join(STATE_DIR, "history")
 STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
@@ -78,7 +79,7 @@ def manifest_paths(doc: dict, plain: bool = True) -> set[str]:
         paths.update(entry.get("encodings", {}).values())
         if plain:
             paths.add(logical)
-            paths.update(logical + twin[len(versioned):]
+            paths.update(logical + twin_suffix(versioned, twin)
                          for twin in entry.get("encodings", {}).values())
     return paths
 

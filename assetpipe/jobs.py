@@ -16,7 +16,8 @@ from assetpipe import compress, naming
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension, is_compressible
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from assetpipe.writer import STATE_DIR, write_atomic, write_immutable
+from assetpipe.policy import STATE_DIR
+from assetpipe.writer import write_atomic, write_immutable
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import jinja2
 
 from assetpipe import __version__, compress as twins
-from assetpipe.config import CHOICES, Compress, Config, Page
+from assetpipe.config import Compress, Config, Page
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest
 from assetpipe.media_types import is_compressible
+from assetpipe.policy import BROTLI, GZIP_SUFFIXES
 from assetpipe.writer import write_atomic
 
 AUTOESCAPE = ("html", "htm", "xml")
@@ -176,8 +177,8 @@ def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes
     brotlied = (twins.brotli_twin(content, settings.brotli_quality, settings.brotli_large_quality)
                 if settings.brotli else None)
     # Every gzip suffix is listed: a twin under the one no longer configured is stale.
-    found = {suffix: None for suffix in CHOICES["compress.gzip_suffix"]}
-    found.update({settings.gzip_suffix: gzipped, ".br": brotlied})
+    found: dict[str, bytes | None] = dict.fromkeys(GZIP_SUFFIXES)
+    found.update({settings.gzip_suffix: gzipped, BROTLI.suffix: brotlied})
     return found
 
 

@@ -12,7 +12,8 @@ import hashlib
 import json
 import os
 
-from assetpipe.writer import STATE_DIR, write_atomic
+from assetpipe.policy import STATE_DIR
+from assetpipe.writer import write_atomic
 
 STATE_FORMAT = 1
 

@@ -32,7 +32,7 @@ from assetpipe.config import Sync
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.naming import is_versioned
+from assetpipe.policy import is_versioned
 from assetpipe.sync_plan import (
     INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
     history_to_read, keys_to_head, object_meta, parse_index, plan_sync,

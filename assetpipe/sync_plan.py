@@ -22,16 +22,18 @@ from dataclasses import dataclass, field
 
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.media_types import content_type_header
-from assetpipe.naming import is_versioned
+from assetpipe.policy import (
+    BROTLI, GZIP_SUFFIXES, IMMUTABLE_CACHE_CONTROL, STATE_DIR, is_versioned, short_cache_control,
+    twin_suffix,
+)
 
-STATE_PREFIX = ".assetpipe/"                  # remote state: never an asset, never pruned
+STATE_PREFIX = STATE_DIR + "/"               # remote state: never an asset, never pruned
 INDEX_KEY = STATE_PREFIX + "index.json"
 HISTORY_PREFIX = STATE_PREFIX + "manifests/"
 INDEX_FORMAT = 1
 
-IMMUTABLE = "public, max-age=31536000, immutable"
 # Twin suffixes when the build's manifest does not tell us (a plain folder).
-DEFAULT_TWIN_SUFFIXES = {".gzip": "gzip", ".gz": "gzip", ".br": "br"}
+DEFAULT_TWIN_SUFFIXES = {**dict.fromkeys(GZIP_SUFFIXES, "gzip"), BROTLI.suffix: BROTLI.encoding}
 
 # Upload phases, in order: immutable assets first so nothing can reference a
 # missing one; plain names and pages next; the manifest last.
@@ -81,7 +83,7 @@ class Plan:
 
 def object_meta(key: str, type_path: str, encoding: str | None, short_max_age: int) -> ObjectMeta:
     """Headers for `key`: the type of `type_path` (a twin's original), caching by name."""
-    cache = IMMUTABLE if is_versioned(key) else f"public, max-age={short_max_age}"
+    cache = IMMUTABLE_CACHE_CONTROL if is_versioned(key) else short_cache_control(short_max_age)
     return ObjectMeta(content_type_header(type_path), cache, encoding)
 
 
@@ -90,7 +92,7 @@ def twin_suffixes(manifest: dict | None) -> dict[str, str]:
     found = {}
     for entry in (manifest or {}).get("assets", {}).values():
         for encoding, twin in entry.get("encodings", {}).items():
-            found[twin[len(entry["path"]):]] = encoding
+            found[twin_suffix(entry["path"], twin)] = encoding
     return found or dict(DEFAULT_TWIN_SUFFIXES)
 
 

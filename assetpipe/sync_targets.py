@@ -17,7 +17,8 @@ import os
 
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.sync_plan import ObjectMeta, RemoteObject
-from assetpipe.writer import TEMP_PREFIX, write_atomic
+from assetpipe.policy import TEMP_PREFIX
+from assetpipe.writer import write_atomic
 
 DELETE_BATCH = 1000   # DeleteObjects takes at most 1000 keys per request
 

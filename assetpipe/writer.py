@@ -13,9 +13,7 @@ import os
 import secrets
 
 from assetpipe.errors import BuildError
-
-STATE_DIR = ".assetpipe"          # cache, lock, history: never served or synced
-TEMP_PREFIX = ".assetpipe-tmp-"
+from assetpipe.policy import STATE_DIR, TEMP_PREFIX
 
 
 def _temp_path(path: str) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageChops
 
-from assetpipe import naming
+from assetpipe import policy
 from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
@@ -96,7 +96,7 @@ def assert_points_at_versioned(out: Path, logical: str, expected_logicals: list[
             continue
         file = target(out, names[logical], ref.url)
         assert file.is_file(), f"{logical}:{ref.line}: {ref.url} -> {file} missing"
-        assert naming.is_versioned(file.name), f"{logical}: {ref.url} is not versioned"
+        assert policy.is_versioned(file.name), f"{logical}: {ref.url} is not versioned"
         seen.append(file.relative_to(out).as_posix())
     assert seen == [names[lg] for lg in expected_logicals]
 
@@ -142,7 +142,7 @@ def test_corpus_every_css_reference_names_a_versioned_output(corpus_build):
                     continue
                 file = target(out, path, ref.url)
                 assert file.is_file(), f"{path}:{ref.line}: {ref.url} names no output file"
-                assert naming.is_versioned(file.name), f"{path}:{ref.line}: {ref.url} unversioned"
+                assert policy.is_versioned(file.name), f"{path}:{ref.line}: {ref.url} unversioned"
                 checked += 1
     assert checked > 500  # jquery-ui themes alone hold hundreds
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assetpipe import naming
+from assetpipe import naming, policy
 
 
 @pytest.mark.parametrize("logical, expected", [
@@ -17,7 +17,7 @@ from assetpipe import naming
 ])
 def test_versioned_name(logical, expected):
     assert naming.versioned_name(logical, "0123456789") == expected
-    assert naming.is_versioned(expected)
+    assert policy.is_versioned(expected)
 
 
 @pytest.mark.parametrize("path, versioned", [
@@ -27,7 +27,7 @@ def test_versioned_name(logical, expected):
     ("js/a.vABCDEF0123.js", False), ("manifest.json", False),
 ])
 def test_is_versioned(path, versioned):
-    assert naming.is_versioned(path) is versioned
+    assert policy.is_versioned(path) is versioned
 
 
 def test_content_version_is_lowercase_hex_of_requested_length():

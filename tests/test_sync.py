@@ -18,7 +18,7 @@ from PIL import Image
 from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import Sync, load_config
-from assetpipe.naming import is_versioned
+from assetpipe.policy import is_versioned
 from assetpipe.sync import SyncOptions, run_sync
 from s3server import RecordingProxy, apply_dummy_credentials, moto_server, restore_env
 from conftest import missing_tool

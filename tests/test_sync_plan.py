@@ -1,8 +1,9 @@
 """The pure sync planner: plan, twins, index trust, history selection."""
 from __future__ import annotations
 
+from assetpipe.policy import IMMUTABLE_CACHE_CONTROL as IMMUTABLE
 from assetpipe.sync_plan import (
-    IMMUTABLE, INDEX_KEY, LocalFile, RemoteObject, describe, history_key, history_keys,
+    INDEX_KEY, LocalFile, RemoteObject, describe, history_key, history_keys,
     history_to_read, keys_to_head, object_meta, parse_index, plan_sync, render_index,
     trusted_hashes, twin_suffixes,
 )
