@@ -16,6 +16,7 @@ from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.policy import TWIN_SUFFIXES, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
+from assetpipe.statedir import prepare_state_dir
 from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
@@ -63,7 +64,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     `origin` says which commit the source folder is (build --ref); by default
     it is found from the working tree."""
     started = time.perf_counter()
-    output = config.output
+    output, state_dir = config.output, config.state_dir
     if origin is None and config.versioning.strategy == "git":
         origin = gitinfo.find_origin(config.source)
         if origin is None:
@@ -72,22 +73,25 @@ def build(config: Config, workers: int | None = None, progress=None,
                              'strategy "hash"')
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
+        prepare_state_dir(output, state_dir)
         sources = scan_sources(config.source)
         config_repr = _build_inputs(config) + _git_stamp(config, origin)
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
-        building = state.read_marker(output, "building")
-        if building is None and state.fingerprint_holds(output, state.fingerprint(
+        building = state.read_marker(state_dir, "building")
+        if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
                 config_repr, stats, _manifest_stat(output))):
             return BuildReport(files=len(sources) + len(config.bundles), noop=True,
                                seconds=time.perf_counter() - started)
         if building is not None:
             remove_temp_files(output)
-        state.write_marker(output, "building", str(os.getpid()))
-        state.remove_marker(output, "fingerprint")
+            remove_temp_files(state_dir)
+        state.write_marker(state_dir, "building", str(os.getpid()))
+        state.remove_marker(state_dir, "fingerprint")
         report = _build(config, sources, workers or os.cpu_count() or 1, progress, origin)
-        state.write_fingerprint(output, state.fingerprint(config_repr, stats, _manifest_stat(output)),
+        state.write_fingerprint(output, state_dir,
+                                state.fingerprint(config_repr, stats, _manifest_stat(output)),
                                 config.versioning.keep_unversioned)
-        state.remove_marker(output, "building")
+        state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
 
@@ -107,7 +111,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     from assetpipe.runner import Runner
     settings = settings_for(config)
     settings_key = settings.key()
-    prev_assets, prev_links = state.load_state(config.output, settings_key)
+    prev_assets, prev_links = state.load_state(config.state_dir, settings_key)
     plans = plan.outputs(config, sources)
     links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
     plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
@@ -150,7 +154,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     changed_bytes = sum(src.size for logical, src in sources.items()
                         if plan.stat_key([logical], sources) != prev_assets.get(logical, {}).get("stat"))
     advance = progress(len(plans)) if progress else None
-    with Runner(settings, config.output, workers, advance, finished) as runner:
+    with Runner(settings, config.output, config.state_dir, workers, advance, finished) as runner:
         reused, done = runner.run_graph(deps, prepare, changed_bytes)
     built = reused + done
     _write_unversioned(built, config)
@@ -159,7 +163,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     report.manifest_changed = _publish(config, built, git.build_info())
     for b in built:
         records[b.logical_path]["built"] = b.as_dict()
-    state.save_state(config.output, settings_key, records, link_cache)
+    state.save_state(config.state_dir, settings_key, records, link_cache)
     return report
 
 
@@ -204,7 +208,7 @@ def _publish(config: Config, built: list, build_info: dict) -> bool:
         publish_manifest(config.output, content)
         if config.versioning.keep_unversioned and current:
             _remove_stale_copies(config.output, current.get("assets", {}), assets)
-    history.record(config.output, assets, content)
+    history.record(config.state_dir, assets, content)
     return changed
 
 

@@ -27,6 +27,7 @@ from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.policy import is_versioned
 from assetpipe.publish import read_current
+from assetpipe.statedir import adopt_legacy_state
 from assetpipe.writer import OutputLock
 
 
@@ -37,9 +38,10 @@ class CleanPlan:
     entries: list[history.Entry] = field(default_factory=list)  # history entries dropped
 
 
-def plan_clean(output: str, keep: int, min_age: float, now: float | None = None) -> CleanPlan:
+def plan_clean(output: str, state_dir: str, keep: int, min_age: float,
+               now: float | None = None) -> CleanPlan:
     now = time.time() if now is None else now
-    entries = history.entries(output)
+    entries = history.entries(state_dir)
     kept = set(range(max(len(entries) - keep, 0), len(entries)))
     for i, entry in enumerate(entries):
         replaced_at = entries[i + 1].created if i + 1 < len(entries) else now
@@ -69,24 +71,26 @@ def _current_manifest(output: str) -> dict:
     return doc
 
 
-def clean(output: str, keep: int, min_age: float, dry_run: bool = False) -> CleanPlan:
+def clean(output: str, state_dir: str, keep: int, min_age: float,
+          dry_run: bool = False) -> CleanPlan:
     """Remove what plan_clean finds (nothing when `dry_run`), under the
     output lock so a build in progress never loses a file it just wrote."""
     if not os.path.isdir(output):
         return CleanPlan()
     with OutputLock(output):
-        plan = plan_clean(output, keep, min_age)
+        adopt_legacy_state(output, state_dir)   # an old output's history counts
+        plan = plan_clean(output, state_dir, keep, min_age)
         if not dry_run:
             for rel in plan.files:
                 os.unlink(os.path.join(output, rel))
             for entry in plan.entries:
-                history.remove(output, entry)
+                history.remove(state_dir, entry)
     return plan
 
 
 def _versioned_files(output: str):
     """(output-relative path, stat) of every versioned file; dot-named files
-    and folders (cache, history, temp files) are never looked at."""
+    and folders (temp files, an old release's state) are never looked at."""
     for folder, dirs, files in os.walk(output):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):

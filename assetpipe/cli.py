@@ -119,7 +119,7 @@ def clean(config_file, keep, min_age, dry_run):
     """Remove versioned files (and twins) no recent build refers to."""
     from assetpipe.clean import clean as run_clean
     config = _load(config_file)
-    plan = run_clean(config.output, keep, min_age, dry_run)
+    plan = run_clean(config.output, config.state_dir, keep, min_age, dry_run)
     verb = "would remove" if dry_run else "removed"
     for rel in plan.files:
         click.echo(f"{verb} {rel}")

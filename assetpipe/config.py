@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from assetpipe.errors import UsageError
 from assetpipe.policy import DEFAULT_SHORT_MAX_AGE, GZIP_SUFFIXES, IMMUTABLE_MAX_AGE
+from assetpipe.statedir import resolve_state_dir
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,7 @@ class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
     output: str                         # absolute
+    state_dir: str                      # absolute, outside output: statedir.resolve_state_dir
     url_prefix: str = "/static/"
     bundles: tuple[Bundle, ...] = ()
     versioning: Versioning = field(default_factory=Versioning)
@@ -139,7 +141,7 @@ class Config:
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache,
             "sync": Sync}
-TOP_LEVEL = {"source", "output", "url_prefix", "bundle", "pages", *SECTIONS}
+TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
@@ -196,14 +198,15 @@ def parse_config(table: dict, config_path: str) -> Config:
                          "choose an output folder outside the source folder")
     if source.startswith(output + os.sep):
         raise UsageError(f"source: {table['source']!r} is inside output {table['output']!r}")
+    state_dir = resolve_state_dir(table.get("state_dir"), root, source, output)
     url_prefix = table.get("url_prefix", "/static/")
     _check_type("url_prefix", url_prefix, str)
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
     pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
-                  url_prefix=url_prefix, bundles=_parse_bundles(table.get("bundle", [])),
-                  pages=pages, **sections)
+                  state_dir=state_dir, url_prefix=url_prefix,
+                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
 
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:

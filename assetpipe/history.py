@@ -1,4 +1,4 @@
-"""Manifest history in <output>/.assetpipe/history/: what `clean` keeps.
+"""Manifest history in <state folder>/history/: what `clean` keeps.
 
 Each build whose assets differ from the newest entry's adds one entry (a
 build that changed nothing else but the commit adds none; `build --ref`
@@ -15,10 +15,10 @@ import time
 from dataclasses import dataclass
 
 from assetpipe.errors import BuildError
-from assetpipe.policy import STATE_DIR, twin_suffix
+from assetpipe.policy import twin_suffix
 from assetpipe.writer import write_atomic
 
-HISTORY_DIR = os.path.join(STATE_DIR, "history")
+HISTORY_DIR = "history"   # inside Config.state_dir
 STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 
 
@@ -33,25 +33,25 @@ def assets_hash(assets: dict) -> str:
     return hashlib.sha256(json.dumps(assets, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def record(output: str, assets: dict, manifest: bytes, now: float | None = None) -> bool:
+def record(state_dir: str, assets: dict, manifest: bytes, now: float | None = None) -> bool:
     """Add an entry unless the newest one has the same assets; True if added."""
     digest = assets_hash(assets)
-    names = _names(output)
+    names = _names(state_dir)
     if names and names[-1].endswith(f"-{digest}.json"):
         return False
     when = datetime.datetime.fromtimestamp(time.time() if now is None else now,
                                            datetime.timezone.utc)
     name = f"{when.strftime(STAMP_FORMAT)}-{digest}.json"
-    write_atomic(os.path.join(output, HISTORY_DIR, name), manifest)
+    write_atomic(os.path.join(state_dir, HISTORY_DIR, name), manifest)
     return True
 
 
-def entries(output: str) -> list[Entry]:
+def entries(state_dir: str) -> list[Entry]:
     """All entries, oldest first.  An unreadable one is an error: skipping it
     would let `clean` delete files it still protects."""
     found = []
-    for name in _names(output):
-        path = os.path.join(output, HISTORY_DIR, name)
+    for name in _names(state_dir):
+        path = os.path.join(state_dir, HISTORY_DIR, name)
         try:
             with open(path, "rb") as f:
                 doc = json.loads(f.read())
@@ -64,8 +64,8 @@ def entries(output: str) -> list[Entry]:
     return found
 
 
-def remove(output: str, entry: Entry) -> None:
-    os.unlink(os.path.join(output, HISTORY_DIR, entry.name))
+def remove(state_dir: str, entry: Entry) -> None:
+    os.unlink(os.path.join(state_dir, HISTORY_DIR, entry.name))
 
 
 def manifest_paths(doc: dict, plain: bool = True) -> set[str]:
@@ -84,9 +84,9 @@ def manifest_paths(doc: dict, plain: bool = True) -> set[str]:
     return paths
 
 
-def _names(output: str) -> list[str]:
+def _names(state_dir: str) -> list[str]:
     try:
-        names = os.listdir(os.path.join(output, HISTORY_DIR))
+        names = os.listdir(os.path.join(state_dir, HISTORY_DIR))
     except FileNotFoundError:
         return []
     return sorted(n for n in names if n.endswith(".json") and not n.startswith("."))

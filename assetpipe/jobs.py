@@ -16,7 +16,6 @@ from assetpipe import compress, naming
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension, is_compressible
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from assetpipe.policy import STATE_DIR
 from assetpipe.writer import write_atomic, write_immutable
 
 
@@ -63,11 +62,11 @@ def exit_with_build(build_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="exit-with-build").start()
 
 
-def run_batch(batch: list[Job], settings: Settings, output: str) -> list[Built]:
-    return [run_job(job, settings, output) for job in batch]
+def run_batch(batch: list[Job], settings: Settings, output: str, state_dir: str) -> list[Built]:
+    return [run_job(job, settings, output, state_dir) for job in batch]
 
 
-def run_job(job: Job, settings: Settings, output: str) -> Built:
+def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     datas = [_read(path, logical) for logical, path in job.inputs]
     input_hash = _input_hash(job, datas)
     prev = job.previous
@@ -78,7 +77,7 @@ def run_job(job: Job, settings: Settings, output: str) -> Built:
         members = list(zip([lg for lg, _ in job.inputs], datas))
         content, warnings = transform_bundle(job.logical_path, members, settings, deps), []
     elif extension(job.logical_path) == ".png" and settings.png == "lossless":
-        content, warnings = _optimized_png(job.logical_path, datas[0], settings, output)
+        content, warnings = _optimized_png(job.logical_path, datas[0], settings, state_dir)
     else:
         content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
     version = _version(content, job, settings)
@@ -96,12 +95,12 @@ def run_job(job: Job, settings: Settings, output: str) -> Built:
 
 
 def _optimized_png(logical_path: str, data: bytes, settings: Settings,
-                   output: str) -> tuple[bytes, list[str]]:
+                   state_dir: str) -> tuple[bytes, list[str]]:
     """PNG recompression, the one costly transform, cached by input content +
-    settings under .assetpipe/png/: a rerun after a killed build, a renamed
+    settings under <state folder>/png/: a rerun after a killed build, a renamed
     or reverted image, costs a read instead of seconds of oxipng."""
     key = hashlib.sha256(data + settings.key().encode()).hexdigest()
-    cached = os.path.join(output, STATE_DIR, "png", key[:2], key)
+    cached = os.path.join(state_dir, "png", key[:2], key)
     try:
         with open(cached, "rb") as f:
             stored = f.read()

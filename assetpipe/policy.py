@@ -9,6 +9,7 @@ runtime reader and the framework adapters may import it.
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -25,9 +26,27 @@ def short_cache_control(max_age: int) -> str:
     return f"public, max-age={max_age}"
 
 
-# Everything the tool keeps for itself is dot-named: never served, never synced.
+# The build keeps its own files (cache, fingerprint, PNG results, history)
+# outside the output folder: WhiteNoise, a server without our rules and a
+# naive sync all publish dot-named files too.  By default they live in a
+# dot-folder beside the config file, one subfolder per output (like
+# .pytest_cache).  Older releases kept them in <output>/.assetpipe/, which
+# the first build with this layout moves out (assetpipe/statedir.py).
 STATE_DIR = ".assetpipe"
+# Temp files are written beside their targets (rename is atomic only within
+# one folder), so they stay dot-named in the output and are swept.
 TEMP_PREFIX = ".assetpipe-tmp-"
+
+
+def default_state_dir(config_root: str, output: str) -> str:
+    """`<config folder>/.assetpipe/<output slug>-<hash>/`: keyed by the output's
+    path relative to the config, so moving the project keeps its state and
+    two outputs of one config never share it."""
+    import hashlib
+    rel = os.path.relpath(output, config_root).replace(os.sep, "/")
+    slug = re.sub(r"[^A-Za-z0-9_]+", "-", rel).strip("-") or "output"
+    digest = hashlib.sha256(rel.encode()).hexdigest()[:8]
+    return os.path.join(config_root, STATE_DIR, f"{slug}-{digest}")
 
 
 @dataclass(frozen=True)

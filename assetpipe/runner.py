@@ -27,8 +27,10 @@ BATCHES_IN_FLIGHT_PER_WORKER = 2
 
 
 class Runner:
-    def __init__(self, settings, output: str, workers: int, advance=None, on_done=None):
+    def __init__(self, settings, output: str, state_dir: str, workers: int, advance=None,
+                 on_done=None):
         self.settings, self.output, self.workers = settings, output, workers
+        self.state_dir = state_dir
         self.advance, self.on_done = advance, on_done
         self._pool = None
 
@@ -71,14 +73,15 @@ class Runner:
                     continue
                 job, size = item
                 if inline:
-                    done.append(jobs_mod.run_job(job, self.settings, self.output))
+                    done.append(jobs_mod.run_job(job, self.settings, self.output, self.state_dir))
                     finish(done[-1])
                 else:
                     heapq.heappush(queue, (not dependents[job.logical_path], -size,
                                            job.logical_path, job))
             while queue and len(inflight) < self.workers * BATCHES_IN_FLIGHT_PER_WORKER:
                 batch = _next_batch(queue)
-                future = self._start().submit(jobs_mod.run_batch, batch, self.settings, self.output)
+                future = self._start().submit(jobs_mod.run_batch, batch, self.settings,
+                                              self.output, self.state_dir)
                 inflight[future] = len(batch)
             if inflight:
                 for result in self._wait_one(inflight):

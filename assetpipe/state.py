@@ -1,4 +1,4 @@
-"""The build cache in <output>/.assetpipe/: what the last build saw and made.
+"""The build cache in the state folder (Config.state_dir): what the last build saw and made.
 
 `state.json` maps each logical path to the stat of its inputs and the Built
 record, so an unchanged file costs one stat.  `fingerprint` holds one hash
@@ -12,21 +12,16 @@ import hashlib
 import json
 import os
 
-from assetpipe.policy import STATE_DIR
 from assetpipe.writer import write_atomic
 
 STATE_FORMAT = 1
 
 
-def state_path(output: str, name: str) -> str:
-    return os.path.join(output, STATE_DIR, name)
-
-
-def load_state(output: str, settings_key: str) -> tuple[dict, dict]:
+def load_state(state_dir: str, settings_key: str) -> tuple[dict, dict]:
     """(asset records, link records) by logical path; empty when absent,
     corrupt or made with other settings."""
     try:
-        with open(state_path(output, "state.json"), "rb") as f:
+        with open(os.path.join(state_dir, "state.json"), "rb") as f:
             state = json.loads(f.read())
     except (OSError, ValueError):
         return {}, {}
@@ -35,9 +30,9 @@ def load_state(output: str, settings_key: str) -> tuple[dict, dict]:
     return state.get("assets", {}), state.get("links", {})
 
 
-def save_state(output: str, settings_key: str, assets: dict, links: dict) -> None:
+def save_state(state_dir: str, settings_key: str, assets: dict, links: dict) -> None:
     data = {"format": STATE_FORMAT, "settings": settings_key, "assets": assets, "links": links}
-    write_atomic(state_path(output, "state.json"),
+    write_atomic(os.path.join(state_dir, "state.json"),
                  json.dumps(data, sort_keys=True, separators=(",", ":")).encode())
 
 
@@ -48,7 +43,7 @@ def fingerprint(config_repr: str, stats: list[tuple], manifest_stat: tuple | Non
     return h.hexdigest()
 
 
-def write_fingerprint(output: str, value: str, keep_unversioned: bool) -> None:
+def write_fingerprint(output: str, state_dir: str, value: str, keep_unversioned: bool) -> None:
     """Record the fingerprint, and per folder the manifest publishes into, its
     mtime and the files it should hold (read back by fingerprint_holds)."""
     from assetpipe.history import manifest_paths
@@ -64,15 +59,15 @@ def write_fingerprint(output: str, value: str, keep_unversioned: bool) -> None:
         folders.setdefault(folder, []).append(name)
     record = {"value": value,
               "folders": {folder: [_mtime(output, folder), names] for folder, names in folders.items()}}
-    write_marker(output, "fingerprint", json.dumps(record, separators=(",", ":")))
+    write_marker(state_dir, "fingerprint", json.dumps(record, separators=(",", ":")))
 
 
-def fingerprint_holds(output: str, value: str) -> bool:
+def fingerprint_holds(output: str, state_dir: str, value: str) -> bool:
     """True when the last build had this fingerprint and its outputs are all
     there.  A folder whose mtime is unchanged lost no file; only a changed one
     (a file deleted — or a page written beside the assets) has its files stat'ed."""
     try:
-        record = json.loads(read_marker(output, "fingerprint") or "")
+        record = json.loads(read_marker(state_dir, "fingerprint") or "")
     except ValueError:
         return False
     if record.get("value") != value:
@@ -91,27 +86,27 @@ def _mtime(output: str, folder: str) -> int | None:
         return None
 
 
-def read_marker(output: str, name: str) -> str | None:
+def read_marker(state_dir: str, name: str) -> str | None:
     try:
-        with open(state_path(output, name)) as f:
+        with open(os.path.join(state_dir, name)) as f:
             return f.read()
     except OSError:
         return None
 
 
-def write_marker(output: str, name: str, text: str) -> None:
+def write_marker(state_dir: str, name: str, text: str) -> None:
     # Written in place, not via temp + rename: a build killed while writing the
     # `building` marker would otherwise leave a temp file that no build sweeps
     # (only a present marker triggers the sweep).  A torn marker is harmless:
     # `building` counts by existence, and the fingerprint is written while
     # `building` exists, so a torn one is never trusted.
-    os.makedirs(os.path.dirname(state_path(output, name)), exist_ok=True)
-    with open(state_path(output, name), "w") as f:
+    os.makedirs(state_dir, exist_ok=True)
+    with open(os.path.join(state_dir, name), "w") as f:
         f.write(text)
 
 
-def remove_marker(output: str, name: str) -> None:
+def remove_marker(state_dir: str, name: str) -> None:
     try:
-        os.unlink(state_path(output, name))
+        os.unlink(os.path.join(state_dir, name))
     except FileNotFoundError:
         pass

@@ -13,7 +13,7 @@ import os
 import secrets
 
 from assetpipe.errors import BuildError
-from assetpipe.policy import STATE_DIR, TEMP_PREFIX
+from assetpipe.policy import TEMP_PREFIX
 
 
 def _temp_path(path: str) -> str:
@@ -75,10 +75,10 @@ def link_or_copy(src: str, dst: str) -> None:
         raise
 
 
-def remove_temp_files(output: str) -> int:
-    """Delete temp files a killed build left behind; returns how many."""
+def remove_temp_files(top: str) -> int:
+    """Delete temp files a killed build left under `top`; returns how many."""
     removed = 0
-    for folder, dirs, files in os.walk(output):  # the state folder included
+    for folder, dirs, files in os.walk(top):
         for name in files:
             if name.startswith(TEMP_PREFIX):
                 remove_file(os.path.join(folder, name))
@@ -87,23 +87,24 @@ def remove_temp_files(output: str) -> int:
 
 
 class OutputLock:
-    """An flock on <output>/.assetpipe/lock: the OS drops it when the process dies."""
+    """An flock on the output folder itself: the OS drops it when the process
+    dies, it serialises every build of one output whatever config (and so
+    state folder) names it, and it leaves no file in the served tree."""
 
     def __init__(self, output: str):
-        self.path = os.path.join(output, STATE_DIR, "lock")
+        self.path = output
         self._fd: int | None = None
 
     def __enter__(self) -> "OutputLock":
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        os.makedirs(self.path, exist_ok=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
             if exc.errno in (errno.EAGAIN, errno.EACCES):
                 raise BuildError("another assetpipe build is running on this output folder; "
-                                 "wait for it to finish", os.path.dirname(os.path.dirname(self.path))
-                                 ) from None
+                                 "wait for it to finish", self.path) from None
             raise
         self._fd = fd
         return self

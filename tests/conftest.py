@@ -145,10 +145,9 @@ def decompress(encoding: str, data: bytes) -> bytes:
 
 
 def published_files(output: Path) -> dict[str, bytes]:
-    """Every file of the output folder outside the dot-named state folder."""
+    """Every file of the output folder (the build keeps its state elsewhere)."""
     found = {}
-    for folder, dirs, files in os.walk(output):
-        dirs[:] = [d for d in dirs if d != ".assetpipe"]
+    for folder, _dirs, files in os.walk(output):
         for name in files:
             full = Path(folder, name)
             found[full.relative_to(output).as_posix()] = full.read_bytes()
@@ -156,8 +155,14 @@ def published_files(output: Path) -> dict[str, bytes]:
 
 
 def temp_litter(output: Path) -> list[str]:
-    """`.assetpipe-tmp-*` files anywhere under output, the state folder included."""
+    """`.assetpipe-tmp-*` files anywhere under `output` (or a state folder)."""
     return sorted(str(p.relative_to(output)) for p in output.rglob(".assetpipe-tmp-*"))
+
+
+def state_dir(cfg: Path) -> Path:
+    """The state folder a config resolves to (outside its output)."""
+    from assetpipe.config import load_config
+    return Path(load_config(str(cfg)).state_dir)
 
 
 def run_cli(args: list[str], cwd: Path | None = None, **kwargs) -> subprocess.CompletedProcess:

@@ -80,6 +80,10 @@ def serve(url_prefix: str, extra_config: str = "", server_conf: str = "", htacce
     output = Path(config.output)
     (output / ".well-known").mkdir()
     (output / ".well-known" / "security.txt").write_text("Contact: mailto:security@example.com\n")
+    # The build keeps no state here any more; an older release did, and any
+    # dot-named folder must stay hidden all the same.
+    (output / ".assetpipe").mkdir()
+    (output / ".assetpipe" / "state.json").write_text("{}\n")
     rules = output / ".htaccess" if htaccess else workdir / "assetpipe.conf"
     argv = ["apache", "--config", str(config_path), "-o", str(rules)]
     assert main(argv + ["--htaccess"] if htaccess else argv) == 0

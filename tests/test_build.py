@@ -107,11 +107,15 @@ def test_corpus_unversioned_copies_match_versioned(corpus_build):
             assert (output / (logical + suffix)).read_bytes() == (output / twin).read_bytes()
 
 
-def test_corpus_leaves_no_temp_files_and_only_dot_named_state(corpus_build):
-    _, _, output = corpus_build
+def test_corpus_leaves_no_temp_files_and_no_state_in_the_output(corpus_build):
+    config, _, output = corpus_build
     assert temp_litter(output) == []
-    hidden = [p.name for p in output.iterdir() if p.name.startswith(".")]
-    assert hidden == [".assetpipe"]
+    hidden = [str(p.relative_to(output)) for p in output.rglob(".*")]
+    assert hidden == []
+    # The state is kept beside the config instead, outside anything served.
+    state = Path(config.state_dir)
+    assert not state.is_relative_to(output) and (state / "state.json").is_file()
+    assert temp_litter(state) == [] and len(list((state / "history").iterdir())) == 1
 
 
 # --- 3. determinism --------------------------------------------------------------------------
@@ -178,13 +182,11 @@ def _assets(output: Path) -> dict:
 
 
 def _clone(src: Path, dst: Path) -> None:
-    """Copy an output folder cheaply: hard links are safe because every write replaces a
-    file by rename and never modifies one in place; the state folder is really copied."""
-    def copy(a, b):
-        if "/.assetpipe/" in a:
-            return shutil.copy2(a, b)
-        return os.link(a, b)
-    shutil.copytree(src, dst, copy_function=copy, symlinks=True)
+    """Copy a project's output folder cheaply (hard links are safe because every write
+    replaces a file by rename and never modifies one in place) and really copy its state
+    folder (beside the config, keyed by the output's relative path: the same in both)."""
+    shutil.copytree(src / "out", dst / "out", copy_function=os.link, symlinks=True)
+    shutil.copytree(src / ".assetpipe", dst / ".assetpipe", symlinks=True)
 
 
 def test_build_killed_at_random_moments_keeps_output_consistent(corpus_dir, tmp_path):
@@ -210,7 +212,7 @@ def test_build_killed_at_random_moments_keeps_output_consistent(corpus_dir, tmp_
     for round_no in range(5):
         folder = tmp_path / f"round{round_no}"
         folder.mkdir()
-        _clone(old / "out", folder / "out")
+        _clone(old, folder)
         cfg = write_config(folder, source=corpus_dir)
         delay = rng.uniform(0, cold_seconds)
         where = f"round {round_no}, killed after {delay:.2f}s of {cold_seconds:.2f}s"

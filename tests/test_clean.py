@@ -35,6 +35,14 @@ def write(site, name: str, text: str) -> None:
     (site / "static" / name).write_text(text)
 
 
+def state_dir(site) -> str:
+    return load_config(str(site / "assetpipe.toml")).state_dir
+
+
+def history_dir(site) -> str:
+    return os.path.join(state_dir(site), history.HISTORY_DIR)
+
+
 def run(site) -> dict:
     build(load_config(str(site / "assetpipe.toml")), workers=1)
     return json.loads((site / "out" / "manifest.json").read_text())
@@ -75,12 +83,12 @@ def test_clean_keep_2_removes_exactly_what_only_the_oldest_build_used(site, caps
 def test_dry_run_lists_and_removes_nothing(site, capsys):
     first, _, _ = three_builds(site)
     before = versioned_files(site)
-    entries = os.listdir(site / "out" / history.HISTORY_DIR)
+    entries = os.listdir(history_dir(site))
     assert main(["clean", "--config", str(site / "assetpipe.toml"), "--keep", "2",
                  "--min-age", "0", "--dry-run"]) == 0
     assert f"would remove {first['assets']['a.js']['path']}" in capsys.readouterr().out
     assert versioned_files(site) == before
-    assert os.listdir(site / "out" / history.HISTORY_DIR) == entries
+    assert os.listdir(history_dir(site)) == entries
 
 
 def test_keep_0_still_keeps_everything_the_current_manifest_names(site):
@@ -94,9 +102,9 @@ def test_keep_0_still_keeps_everything_the_current_manifest_names(site):
 def test_min_age_keeps_recent_files_and_recently_replaced_builds(site):
     first, _, _ = three_builds(site)
     output = str(site / "out")
-    assert plan_clean(output, keep=1, min_age=3600).files == []
+    assert plan_clean(output, state_dir(site), keep=1, min_age=3600).files == []
     # An hour later the older builds have been replaced for long enough.
-    later = plan_clean(output, keep=1, min_age=3600, now=time.time() + 7200)
+    later = plan_clean(output, state_dir(site), keep=1, min_age=3600, now=time.time() + 7200)
     assert first["assets"]["a.js"]["path"] in later.files
     assert len(later.entries) == 2
 
@@ -104,7 +112,7 @@ def test_min_age_keeps_recent_files_and_recently_replaced_builds(site):
 def test_clean_drops_history_entries_it_no_longer_needs(site):
     three_builds(site)
     main(["clean", "--config", str(site / "assetpipe.toml"), "--keep", "2", "--min-age", "0"])
-    assert len(history.entries(str(site / "out"))) == 2
+    assert len(history.entries(state_dir(site))) == 2
 
 
 def test_unversioned_copies_and_versioned_looking_sources_stay(site):
@@ -120,10 +128,10 @@ def test_identical_builds_add_no_history_entry(site):
     run(site)
     os.utime(site / "static" / "a.js", ns=(1, 1))   # stat changes, bytes do not
     run(site)
-    assert len(history.entries(str(site / "out"))) == 1
+    assert len(history.entries(state_dir(site))) == 1
     write(site, "a.js", A_JS.replace("%d", "7"))
     run(site)
-    assert len(history.entries(str(site / "out"))) == 2
+    assert len(history.entries(state_dir(site))) == 2
 
 
 def test_clean_without_an_output_folder_is_a_no_op(site, capsys):

@@ -70,7 +70,7 @@ def test_dotfiles_and_dot_folders_are_skipped(tmp_path):
     build_dir(cfg)
     output = tmp_path / "out"
     assert set(load_manifest(output)["assets"]) == {"app.js"}
-    published = {p.name for p in output.rglob("*") if ".assetpipe" not in p.parts}
+    published = {p.name for p in output.rglob("*")}
     assert not {".env", "config", ".hidden.css"} & published
 
 

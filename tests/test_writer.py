@@ -5,7 +5,8 @@ import pytest
 
 from assetpipe.errors import BuildError
 from assetpipe.writer import OutputLock, write_atomic, write_immutable
-from conftest import build_dir, load_manifest, run_cli, temp_litter, write_config, write_tree
+from conftest import (build_dir, load_manifest, run_cli, state_dir, temp_litter, write_config,
+                      write_tree)
 
 
 def test_second_build_on_a_locked_output_is_refused(tmp_path):
@@ -50,18 +51,18 @@ def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
 
 def test_build_after_a_kill_sweeps_temp_files_everywhere(tmp_path):
     """What a SIGKILL can leave: the `building` marker, temp files next to outputs and in the
-    state folder (state.json/fingerprint are written via temp + rename too)."""
+    state folder (state.json/history are written via temp + rename too)."""
     write_tree(tmp_path / "static", {"js/app.js": "var a;\n"})
     cfg = write_config(tmp_path)
     build_dir(cfg)
-    output = tmp_path / "out"
-    (output / ".assetpipe" / "building").write_text("12345")
+    output, state = tmp_path / "out", state_dir(cfg)
+    (state / "building").write_text("12345")
     litter = [output / "js" / ".assetpipe-tmp-12345-0a0b0c0d-app.v0123456789.js",
               output / ".assetpipe-tmp-12345-0a0b0c0d-manifest.json",
-              output / ".assetpipe" / ".assetpipe-tmp-12345-0a0b0c0d-state.json"]
+              state / ".assetpipe-tmp-12345-0a0b0c0d-state.json"]
     for path in litter:
         path.write_bytes(b"partial")
     report = build_dir(cfg)
     assert not report.noop
-    assert temp_litter(output) == []
-    assert not (output / ".assetpipe" / "building").exists()
+    assert temp_litter(output) == [] and temp_litter(state) == []
+    assert not (state / "building").exists()
