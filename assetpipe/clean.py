@@ -27,7 +27,7 @@ from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.policy import is_versioned
 from assetpipe.publish import read_current
-from assetpipe.statedir import adopt_legacy_state
+from assetpipe.statedir import prepare_state_dir
 from assetpipe.writer import OutputLock
 
 
@@ -78,7 +78,7 @@ def clean(output: str, state_dir: str, keep: int, min_age: float,
     if not os.path.isdir(output):
         return CleanPlan()
     with OutputLock(output):
-        adopt_legacy_state(output, state_dir)   # an old output's history counts
+        prepare_state_dir(output, state_dir)   # an old output's history counts
         plan = plan_clean(output, state_dir, keep, min_age)
         if not dry_run:
             for rel in plan.files:

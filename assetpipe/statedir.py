@@ -46,24 +46,21 @@ def prepare_state_dir(output: str, state_dir: str) -> None:
     (older releases' state) into it.  Call under the output lock."""
     ignore = os.path.join(state_dir, ".gitignore")
     if not os.path.exists(ignore):
-        os.makedirs(state_dir, exist_ok=True)
-        with open(ignore, "w") as f:
-            f.write(GITIGNORE)
-    adopt_legacy_state(output, state_dir)
+        from assetpipe.writer import write_atomic
+        write_atomic(ignore, GITIGNORE.encode())
+    _adopt_legacy_state(output, state_dir)
 
 
-def adopt_legacy_state(output: str, state_dir: str) -> bool:
+def _adopt_legacy_state(output: str, state_dir: str) -> None:
     """Move `<output>/.assetpipe/` into `state_dir`, then remove it from the
-    served tree; True if there was one.  Entries the new folder already has
-    win; history entries are merged one by one so `clean --keep N` still
-    counts every build."""
+    served tree.  Entries the new folder already has win; history entries
+    are merged one by one so `clean --keep N` still counts every build."""
     legacy = os.path.join(output, STATE_DIR)
     if not os.path.isdir(legacy):
-        return False
+        return
     import shutil  # only on this one-time path: config imports this module
     _merge(legacy, state_dir)
     shutil.rmtree(legacy, ignore_errors=True)
-    return True
 
 
 def _merge(src: str, dst: str) -> None:
