@@ -15,7 +15,14 @@ import tomllib
 from dataclasses import dataclass, field
 
 from assetpipe.errors import UsageError
-from assetpipe.policy import DEFAULT_SHORT_MAX_AGE, GZIP_SUFFIXES, IMMUTABLE_MAX_AGE
+from assetpipe.policy import (
+    CORS_ANY,
+    CORS_AUTO,
+    CORS_OFF,
+    DEFAULT_SHORT_MAX_AGE,
+    GZIP_SUFFIXES,
+    IMMUTABLE_MAX_AGE,
+)
 from assetpipe.statedir import resolve_state_dir
 
 
@@ -78,6 +85,15 @@ class Apache:
 
 
 @dataclass(frozen=True)
+class Serve:
+    # Access-Control-Allow-Origin on versioned names and fonts, in every
+    # server's rules and (with `sync --cors`) the bucket: "auto" = "*" when
+    # url_prefix names another origin (a CDN), none for same-origin; "off";
+    # "*"; or one origin ("https://www.example.com").
+    cors: str = CORS_AUTO
+
+
+@dataclass(frozen=True)
 class Page:
     """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
 
@@ -122,6 +138,7 @@ class Config:
     images: Images = field(default_factory=Images)
     references: References = field(default_factory=References)
     apache: Apache = field(default_factory=Apache)
+    serve: Serve = field(default_factory=Serve)
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
 
@@ -139,7 +156,7 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
-            "references": References, "apache": Apache,
+            "references": References, "apache": Apache, "serve": Serve,
             "sync": Sync}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
@@ -318,6 +335,8 @@ def _parse_section(name: str, cls, raw) -> object:
             raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
     if name == "apache" and raw.get("fallback"):
         _check_fallback(raw["fallback"])
+    if name == "serve" and "cors" in raw:
+        _check_cors(raw["cors"])
     return cls(**raw)
 
 
@@ -327,6 +346,15 @@ def _check_fallback(value: str) -> None:
     if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
         raise UsageError(f"apache.fallback: {value!r} must be a URL path like \"/dynamic_handler/\" "
                          "or a backend URL like \"http://127.0.0.1:8000/\", ending in /")
+
+
+def _check_cors(value: str) -> None:
+    # One origin or "*": a list would need the server to echo the request's
+    # Origin (and Vary: Origin), which a static rule cannot do safely.
+    if value in (CORS_AUTO, CORS_OFF, CORS_ANY) or re.fullmatch(r"https?://[^/\s\"*,]+", value):
+        return
+    raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
+                     "like \"https://www.example.com\" (no path, no trailing /)")
 
 
 def _check_type(key: str, value, expected: type) -> None:

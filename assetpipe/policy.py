@@ -22,8 +22,8 @@ DEFAULT_SHORT_MAX_AGE = 300
 
 
 def short_cache_control(max_age: int) -> str:
-    """Cache-Control for every name that is not versioned."""
-    return f"public, max-age={max_age}"
+    """Cache-Control for every name that is not versioned (0: revalidate every time)."""
+    return f"public, max-age={max_age}" if max_age else "no-cache"
 
 
 # The build keeps its own files (cache, fingerprint, PNG results, history)
@@ -81,12 +81,50 @@ def twin_suffix(versioned_path: str, twin_path: str) -> str:
 
 # `.v<hex>` followed by an extension or the end of the name, then optionally
 # a twin suffix.  Caching is decided by the name alone, everywhere.
-VERSIONED_NAME_RE = re.compile(
-    r"\.v[0-9a-f]{8,32}(?:\.[^./]+)?(?:\.(?:"
-    + "|".join(re.escape(s.lstrip(".")) for s in sorted(TWIN_SUFFIXES, key=len))
-    + r"))?$")
+_TWIN_TAIL = (r"(?:\.(?:"
+              + "|".join(re.escape(s.lstrip(".")) for s in sorted(TWIN_SUFFIXES, key=len))
+              + r"))?")
+VERSIONED_NAME_RE = re.compile(r"\.v[0-9a-f]{8,32}(?:\.[^./]+)?" + _TWIN_TAIL + "$")
 
 
 def is_versioned(path: str) -> bool:
     """True for a name that caching treats as immutable (twins included)."""
     return VERSIONED_NAME_RE.search(path) is not None
+
+
+# --- CORS -----------------------------------------------------------------
+# The Jinja helpers tag scripts and stylesheets with `integrity` and
+# `crossorigin="anonymous"`, so a browser fetches them in CORS mode: from
+# another origin (a CDN url_prefix) it blocks them unless the response says
+# Access-Control-Allow-Origin.  Fonts are always fetched in CORS mode.
+CORS_AUTO = "auto"      # "*" when url_prefix names an origin, else off
+CORS_OFF = "off"
+CORS_ANY = "*"
+FONT_EXTENSIONS = (".woff2", ".woff", ".ttf", ".otf", ".eot")
+# The names that carry the CORS headers: versioned names and fonts (twins
+# included: the header must be on every variant a browser may get).
+CORS_NAME_RE = re.compile(
+    r"(?:\.v[0-9a-f]{8,32}(?:\.[^./]+)?|\.(?:"
+    + "|".join(e.lstrip(".") for e in FONT_EXTENSIONS) + r"))" + _TWIN_TAIL + "$")
+
+
+def cors_origin(setting: str, url_prefix: str) -> str:
+    """The Access-Control-Allow-Origin value to send ("" = send none).
+
+    `setting` is `[serve] cors`: "auto", "off", "*" or one origin.  A
+    same-origin url_prefix ("/static/") needs no CORS; a CDN one does.
+    """
+    if setting == CORS_AUTO:
+        return CORS_ANY if "//" in url_prefix else ""
+    return "" if setting == CORS_OFF else setting
+
+
+def wants_cors(path: str) -> bool:
+    """True for a name whose responses carry the CORS headers."""
+    return CORS_NAME_RE.search(path) is not None
+
+
+def bucket_cors_rules(origin: str) -> list[dict]:
+    """The S3 bucket CORS configuration for `sync --cors` (GET/HEAD only)."""
+    return [{"AllowedOrigins": [origin], "AllowedMethods": ["GET", "HEAD"],
+             "AllowedHeaders": ["*"], "MaxAgeSeconds": 86400}]

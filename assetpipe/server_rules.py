@@ -1,0 +1,109 @@
+"""Server rules for the output folder: one context for every server's templates.
+
+The Apache, nginx and Caddy templates live in top-level folders of those
+names (shipped in the wheel as `assetpipe.apache`, `assetpipe.nginx`,
+`assetpipe.caddy`).  They all render from `template_context`, which turns
+the config into plain data taken from the same places as the build — types
+from media_types; caching, twins, versioned names and CORS from policy — so
+the three servers cannot drift apart.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import jinja2
+
+from assetpipe import __version__
+from assetpipe.config import Config
+from assetpipe.media_types import MEDIA_TYPES, content_type_header
+from assetpipe.policy import (
+    CORS_NAME_RE,
+    IMMUTABLE_CACHE_CONTROL,
+    IMMUTABLE_MAX_AGE,
+    VERSIONED_NAME_RE,
+    Twin,
+    active_twins,
+    cors_origin,
+    short_cache_control,
+)
+
+SERVERS = ("apache", "nginx", "caddy")
+
+
+def twins(config: Config) -> tuple[Twin, ...]:
+    """Configured twins in order of preference (policy.active_twins)."""
+    c = config.compress
+    return active_twins(c.gzip, c.gzip_suffix, c.brotli)
+
+
+def alternation(extensions) -> str:
+    """`css|js` for a regex group, from extensions with their dots."""
+    return "|".join(re.escape(ext.lstrip(".")) for ext in sorted(extensions))
+
+
+def grouped_types(extensions) -> list[tuple[str, list[str]]]:
+    """Content-Type header -> its extensions, for one type rule each."""
+    groups: dict[str, list[str]] = {}
+    for ext in sorted(extensions):
+        groups.setdefault(content_type_header("name" + ext), []).append(ext)
+    return sorted(groups.items())
+
+
+def accepts_re(encoding: str) -> str:
+    """Accept-Encoding lists `encoding` (case-insensitive match; see refuses_re)."""
+    return rf"(?:^|,)\s*{encoding}\s*(?:;|,|$)"
+
+
+def refuses_re(encoding: str) -> str:
+    """Accept-Encoding gives `encoding` q=0: it must not be sent (RFC 9110 12.5.3)."""
+    return rf"(?:^|,)\s*{encoding}\s*;\s*q=0(?:\.0*)?\s*(?:,|$)"
+
+
+def template_context(config: Config) -> dict:
+    """Plain data for every server's templates; exposed so tests can assert on it."""
+    active = twins(config)
+    suffixes = {t.suffix for t in active}
+    compressible = [ext for ext, (_, worth) in MEDIA_TYPES.items()
+                    if worth and ext not in suffixes]
+    fallback = config.apache.fallback
+    fallback_url = fallback if "://" in fallback else ""
+    return {
+        "version": __version__,
+        "output": Path(config.output).as_posix(),
+        "url_path": config.url_path,
+        # A twin suffix must not get a type of its own: it would replace the
+        # type of the name before it (css.gz -> application/gzip).
+        "types": grouped_types(ext for ext in MEDIA_TYPES if ext not in suffixes),
+        "twins": [{"encoding": t.encoding, "suffix": t.suffix, "accepts_re": accepts_re(t.encoding),
+                   "refuses_re": refuses_re(t.encoding)} for t in active],
+        "gzip_suffix": config.compress.gzip_suffix if config.compress.gzip else "",
+        "brotli": config.compress.brotli,
+        "twin_suffix_re": rf"\.(?:{alternation(suffixes)})",
+        "twin_types": [(header, alternation(exts)) for header, exts in grouped_types(compressible)],
+        "compressible": alternation(compressible),
+        "versioned_re": VERSIONED_NAME_RE.pattern,
+        "immutable_cache_control": IMMUTABLE_CACHE_CONTROL,
+        "immutable_max_age": IMMUTABLE_MAX_AGE,
+        "short_cache_control": short_cache_control(config.apache.short_max_age),
+        "short_max_age": config.apache.short_max_age,
+        "fallback": fallback,
+        "fallback_url": fallback_url,
+        "cors_origin": cors_origin(config.serve.cors, config.url_prefix),
+        "cors_re": CORS_NAME_RE.pattern,
+    }
+
+
+def environment(server: str) -> jinja2.Environment:
+    """The Jinja environment for one server's template folder."""
+    try:  # installed: the templates are the package assetpipe.<server>
+        loader: jinja2.BaseLoader = jinja2.PackageLoader(f"assetpipe.{server}", ".")
+    except ModuleNotFoundError:  # a source checkout: <server>/ beside the package
+        loader = jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / server)
+    return jinja2.Environment(loader=loader, trim_blocks=True, lstrip_blocks=True,
+                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+
+
+def render(config: Config, server: str, page: str = "rules.j2", **extra) -> str:
+    """One server's rules: its `page` template rendered with the shared context."""
+    return environment(server).get_template(page).render(template_context(config), **extra)
