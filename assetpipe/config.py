@@ -94,6 +94,14 @@ class Serve:
 
 
 @dataclass(frozen=True)
+class Nginx:
+    # The generated file is http-level (maps + one server block): where that
+    # server listens and which names it answers.
+    listen: str = "80"
+    server_name: str = "_"
+
+
+@dataclass(frozen=True)
 class Page:
     """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
 
@@ -139,6 +147,7 @@ class Config:
     references: References = field(default_factory=References)
     apache: Apache = field(default_factory=Apache)
     serve: Serve = field(default_factory=Serve)
+    nginx: Nginx = field(default_factory=Nginx)
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
 
@@ -157,6 +166,7 @@ class Config:
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache, "serve": Serve,
+            "nginx": Nginx,
             "sync": Sync}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {

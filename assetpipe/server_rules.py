@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 
 from assetpipe import __version__
 from assetpipe.config import Config
+from assetpipe.errors import UsageError
 from assetpipe.media_types import MEDIA_TYPES, content_type_header
 from assetpipe.policy import (
     CORS_NAME_RE,
@@ -89,6 +91,10 @@ def template_context(config: Config) -> dict:
         "short_max_age": config.apache.short_max_age,
         "fallback": fallback,
         "fallback_url": fallback_url,
+        # A proxy target split for servers whose proxy takes no path (nginx
+        # proxy_pass in a named location, Caddy reverse_proxy).
+        "fallback_origin": fallback_url[:len(fallback_url) - len(urlsplit(fallback_url).path)],
+        "fallback_path": urlsplit(fallback_url).path or fallback,
         "cors_origin": cors_origin(config.serve.cors, config.url_prefix),
         "cors_re": CORS_NAME_RE.pattern,
     }
@@ -104,6 +110,12 @@ def environment(server: str) -> jinja2.Environment:
                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
 
-def render(config: Config, server: str, page: str = "rules.j2", **extra) -> str:
-    """One server's rules: its `page` template rendered with the shared context."""
-    return environment(server).get_template(page).render(template_context(config), **extra)
+def render(config: Config, server: str) -> str:
+    """nginx or Caddy rules: the server's `rules.j2` rendered with the shared context."""
+    context = template_context(config)
+    if context["fallback"] and not context["fallback_url"]:
+        # Apache hands the request to another handler on the same server;
+        # these rules own their server block (nginx) or route (Caddy).
+        raise UsageError(f"apache.fallback: {server} rules need a backend URL like "
+                         f"\"http://127.0.0.1:8000/\", not a path ({context['fallback']!r})")
+    return environment(server).get_template("rules.j2").render(context, nginx=config.nginx)

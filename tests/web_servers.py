@@ -1,0 +1,173 @@
+"""Throw-away nginx and Caddy processes for integration tests and benchmarks.
+
+Like apache_httpd.Httpd: Debian's own binaries, each with its own config,
+pid file and logs in a world-readable temp folder, on a free loopback port,
+run in the foreground as children of the test process.  nginx loads Debian's
+mime.types, `gzip on` and the installed modules (brotli static), so the
+generated rules meet what they meet on a real Debian server.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from apache_httpd import free_port, world_readable_tmpdir
+
+NGINX = "/usr/sbin/nginx"
+CADDY = "/usr/bin/caddy"
+STARTUP_SECONDS = 15
+
+
+def missing_message(binary: str, package: str) -> str | None:
+    if not os.access(binary, os.X_OK):
+        return f"{binary} not found: apt-get install {package} (or set ASSETPIPE_ALLOW_SKIP=1)"
+    return None
+
+
+def nginx_conf(workdir: Path, http_body: str) -> str:
+    """Debian's main context and http defaults, then `http_body` (the generated file)."""
+    return f"""\
+daemon off;
+master_process on;
+worker_processes 1;
+pid {workdir}/nginx.pid;
+error_log {workdir}/error.log warn;
+user www-data;
+include /etc/nginx/modules-enabled/*.conf;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    sendfile on;
+    types_hash_max_size 2048;
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    gzip on;
+    client_body_temp_path {workdir}/client_body;
+    proxy_temp_path {workdir}/proxy;
+    fastcgi_temp_path {workdir}/fastcgi;
+    uwsgi_temp_path {workdir}/uwsgi;
+    scgi_temp_path {workdir}/scgi;
+{http_body}
+}}
+"""
+
+
+def caddy_conf(port: int, site_body: str) -> str:
+    """A Caddyfile: no admin endpoint, no HTTPS, one site on 127.0.0.1:port."""
+    return f"""\
+{{
+    admin off
+    auto_https off
+}}
+http://127.0.0.1:{port} {{
+{site_body}
+}}
+"""
+
+
+class Server:
+    """One running server (foreground child process) on 127.0.0.1:port."""
+
+    name = ""
+
+    def __init__(self, workdir: Path | None = None, port: int | None = None):
+        self.workdir = workdir or world_readable_tmpdir(f"assetpipe-{self.name}-")
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def config_test(self) -> subprocess.CompletedProcess:
+        raise NotImplementedError
+
+    def start(self) -> "Server":
+        checked = self.config_test()
+        if checked.returncode != 0:
+            raise RuntimeError(f"{self.name} config test failed:\n{checked.stdout}{checked.stderr}")
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, env=self.env())
+        self._wait_until_listening()
+        return self
+
+    def env(self) -> dict:
+        return dict(os.environ)
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}): "
+                                   f"{self.process.stderr.read().decode()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.02)  # poll interval, not synchronisation
+        self.stop()
+        raise RuntimeError(f"{self.name} did not listen on port {self.port} within "
+                           f"{STARTUP_SECONDS} s")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process and self.process.stderr:
+            self.process.stderr.close()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class Nginx(Server):
+    """nginx with the generated http-level file included inside http {}."""
+
+    name = "nginx"
+
+    def __init__(self, http_body: str, workdir: Path | None = None, port: int | None = None):
+        super().__init__(workdir, port)
+        self.conf = self.workdir / "nginx.conf"
+        self.conf.write_text(nginx_conf(self.workdir, http_body))
+
+    def command(self) -> list[str]:
+        # Debian's prefix: modules-enabled/ names modules relative to it.
+        return [NGINX, "-p", "/usr/share/nginx/", "-c", str(self.conf)]
+
+    def config_test(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self.command() + ["-t", "-q"], capture_output=True, text=True)
+
+
+class Caddy(Server):
+    """caddy run with a Caddyfile whose one site imports the generated rules."""
+
+    name = "caddy"
+
+    def __init__(self, site_body: str, workdir: Path | None = None, port: int | None = None):
+        super().__init__(workdir, port)
+        self.conf = self.workdir / "Caddyfile"
+        self.conf.write_text(caddy_conf(self.port, site_body))
+
+    def env(self) -> dict:
+        # Caddy keeps its state under $HOME / XDG folders: keep them in the workdir.
+        return dict(os.environ, HOME=str(self.workdir), XDG_DATA_HOME=str(self.workdir / "data"),
+                    XDG_CONFIG_HOME=str(self.workdir / "config"))
+
+    def command(self) -> list[str]:
+        return [CADDY, "run", "--config", str(self.conf), "--adapter", "caddyfile"]
+
+    def config_test(self) -> subprocess.CompletedProcess:
+        return subprocess.run([CADDY, "validate", "--config", str(self.conf), "--adapter",
+                               "caddyfile"], capture_output=True, text=True, env=self.env())
