@@ -127,14 +127,20 @@ def clean(config_file, keep, min_age, dry_run):
                f"and {len(plan.entries)} old history entries")
 
 
+OUT_OPTION = click.option("-o", "out_file", metavar="FILE",
+                          help="Write the rules to FILE instead of stdout.")
+CHECK_OPTION = click.option(
+    "--check", "check_url", metavar="URL",
+    help="Instead of writing rules, check the server that serves the output folder at URL "
+         "(e.g. https://example.com/static/); exit 1 on any failure.")
+
+
 @cli.command()
 @CONFIG_OPTION
-@click.option("-o", "out_file", metavar="FILE", help="Write the rules to FILE instead of stdout.")
+@OUT_OPTION
 @click.option("--htaccess", is_flag=True,
               help="Per-directory variant, to save as .htaccess in the output folder.")
-@click.option("--check", "check_url", metavar="URL",
-              help="Instead of writing rules, check the server that serves the output folder "
-                   "at URL (e.g. https://example.com/static/); exit 1 on any failure.")
+@CHECK_OPTION
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
 def apache(ctx, config_file, out_file, htaccess, check_url, debug):
@@ -142,10 +148,46 @@ def apache(ctx, config_file, out_file, htaccess, check_url, debug):
     ctx.obj["debug"] |= debug
     config = _load(config_file)
     if check_url:
-        _check_apache(check_url, config.output)
+        _check_server(check_url, config)
         return
     from assetpipe.apache_rules import render
-    text = render(config, htaccess)
+    _write_rules(render(config, htaccess), out_file)
+
+
+@cli.command()
+@CONFIG_OPTION
+@OUT_OPTION
+@CHECK_OPTION
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def nginx(ctx, config_file, out_file, check_url, debug):
+    """Write the nginx rules (maps + a server block, http level) for the output folder."""
+    ctx.obj["debug"] |= debug
+    _server_rules("nginx", config_file, out_file, check_url)
+
+
+@cli.command()
+@CONFIG_OPTION
+@OUT_OPTION
+@CHECK_OPTION
+@click.option("--debug", is_flag=True, hidden=True)
+@click.pass_context
+def caddy(ctx, config_file, out_file, check_url, debug):
+    """Write the Caddy rules (to import inside a site block) for the output folder."""
+    ctx.obj["debug"] |= debug
+    _server_rules("caddy", config_file, out_file, check_url)
+
+
+def _server_rules(server: str, config_file, out_file, check_url) -> None:
+    config = _load(config_file)
+    if check_url:
+        _check_server(check_url, config)
+        return
+    from assetpipe.server_rules import render
+    _write_rules(render(config, server), out_file)
+
+
+def _write_rules(text: str, out_file) -> None:
     if out_file:
         from assetpipe.writer import write_atomic
         write_atomic(os.path.abspath(out_file), text.encode())
@@ -153,10 +195,13 @@ def apache(ctx, config_file, out_file, htaccess, check_url, debug):
         click.echo(text, nl=False)
 
 
-def _check_apache(url: str, output: str) -> None:
-    from assetpipe.apache_check import check_deployment
+def _check_server(url: str, config) -> None:
+    """The one check battery, whichever server the rules were written for."""
+    from assetpipe.policy import cors_origin
+    from assetpipe.server_check import check_deployment
     try:
-        results = check_deployment(url, output)
+        results = check_deployment(url, config.output,
+                                   cors_origin(config.serve.cors, config.url_prefix))
     except OSError as exc:
         raise BuildError(f"cannot check {url}: {exc}") from None
     for result in results:

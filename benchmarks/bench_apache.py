@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from apache_httpd import Httpd, world_readable_tmpdir  # noqa: E402
-from assetpipe.apache_check import fetch  # noqa: E402
+from assetpipe.server_check import fetch  # noqa: E402
 from assetpipe.apache_rules import render  # noqa: E402
 from assetpipe.build import build  # noqa: E402
 from assetpipe.config import load_config  # noqa: E402

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from apache_httpd import Httpd, apache_missing_message, config_test, world_readable_tmpdir
-from assetpipe.apache_check import check_deployment, fetch
+from assetpipe.server_check import check_deployment, fetch
 from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
