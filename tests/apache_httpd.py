@@ -87,9 +87,9 @@ def config_test(conf_path: Path) -> subprocess.CompletedProcess:
 class Httpd:
     """One running apache2 (foreground child process) on 127.0.0.1:port."""
 
-    def __init__(self, body: str, workdir: Path | None = None):
+    def __init__(self, body: str, workdir: Path | None = None, port: int | None = None):
         self.workdir = workdir or world_readable_tmpdir("assetpipe-httpd-")
-        self.port = free_port()
+        self.port = port or free_port()
         self.conf = self.workdir / "httpd.conf"
         self.conf.write_text(httpd_conf(self.workdir, self.port, body))
         self.process: subprocess.Popen | None = None

@@ -171,3 +171,25 @@ class Caddy(Server):
     def config_test(self) -> subprocess.CompletedProcess:
         return subprocess.run([CADDY, "validate", "--config", str(self.conf), "--adapter",
                                "caddyfile"], capture_output=True, text=True, env=self.env())
+
+
+def serve_rules(kind: str, rules: Path, workdir: Path, port: int):
+    """Start `kind` (apache, nginx, caddy) with the generated rules file, as a user would.
+
+    nginx's rules bring their own server block (listening where the config's
+    [nginx] listen says, which must be 127.0.0.1:`port`); Apache and Caddy
+    get a minimal server that includes or imports the file.
+    """
+    from apache_httpd import Httpd
+    if kind == "apache":
+        server = Httpd(f'Include "{rules}"\n', workdir, port)
+    elif kind == "nginx":
+        server = Nginx(f"include {rules};", workdir, port)
+    else:
+        server = Caddy(f"import {rules}", workdir, port)
+    try:
+        server.start()
+    except Exception:
+        server.cleanup()
+        raise
+    return server

@@ -1,0 +1,219 @@
+"""The generated rules on real Apache, nginx and Caddy: one check battery for all.
+
+Each layout builds the fixture site (css, js, svg, png, woff2, html), writes
+the rules with `main([server, ...])` and starts the real server once; every
+test then runs against it.  Four layouts per server cover each value of
+each factor and each pair of factors once: site at / or under a prefix,
+`.gzip` or `.gz` twins, brotli on or off (and CORS on for the CDN-origin
+prefix, off at /, a URL fallback at /).
+"""
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from apache_httpd import apache_missing_message, free_port, world_readable_tmpdir
+from assetpipe.build import build
+from assetpipe.cli import main
+from assetpipe.config import load_config
+from assetpipe.policy import IMMUTABLE_CACHE_CONTROL
+from assetpipe.server_check import check_deployment, fetch
+from conftest import missing_tool
+from web_servers import CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
+
+pytestmark = pytest.mark.integration
+
+FIXTURE_SOURCE = Path(__file__).parent / "fixtures" / "apache-site" / "static"
+SERVERS = ("apache", "nginx", "caddy")
+CDN = "https://cdn.example.com/static/"
+# (id, url_prefix, [compress] table, fallback)
+LAYOUTS = (
+    ("root-gzip-br", "/", 'gzip_suffix = ".gzip"\nbrotli = true', True),
+    ("prefix-gz-br", CDN, 'gzip_suffix = ".gz"\nbrotli = true', False),
+    ("root-gz", "/", 'gzip_suffix = ".gz"\nbrotli = false', True),
+    ("prefix-gzip", CDN, 'gzip_suffix = ".gzip"\nbrotli = false', False),
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def servers_available():
+    for problem in (apache_missing_message(), missing_message(NGINX, "nginx"),
+                    missing_message(CADDY, "caddy")):
+        if problem:
+            missing_tool(problem)
+
+
+@pytest.fixture(scope="module")
+def backend():
+    """A tiny application server: answers every GET with the path it saw."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = f"backend saw {self.path}".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@dataclass
+class Deployment:
+    kind: str
+    config_path: Path
+    output: Path
+    base: str          # where the output folder is served, ends with /
+    cors: bool
+    fallback: bool
+
+    @property
+    def manifest(self) -> dict:
+        return json.loads((self.output / "manifest.json").read_text())
+
+    def get(self, path: str, **headers):
+        return fetch(self.base + path, "GET", {k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def deploy(kind: str, url_prefix: str, compress: str, extra: str = "",
+           source: Path = FIXTURE_SOURCE):
+    """Build, write the rules with the CLI, start `kind` with them: (Deployment, server)."""
+    workdir = world_readable_tmpdir(f"assetpipe-{kind}-site-")
+    port = free_port()
+    config_path = workdir / "assetpipe.toml"
+    config_path.write_text(f'source = "{source}"\noutput = "out"\nurl_prefix = "{url_prefix}"\n'
+                           f'[images]\npng = "off"\n[compress]\n{compress}\n'
+                           f'[nginx]\nlisten = "127.0.0.1:{port}"\n{extra}\n')
+    config = load_config(str(config_path))
+    build(config, workers=1)
+    output = Path(config.output)
+    (output / ".well-known").mkdir()
+    (output / ".well-known" / "security.txt").write_text("Contact: mailto:security@example.com\n")
+    rules = workdir / f"rules.{kind}"
+    assert main([kind, "--config", str(config_path), "-o", str(rules)]) == 0
+    server = serve_rules(kind, rules, workdir, port)
+    base = server.base_url + config.url_path
+    return Deployment(kind, config_path, output, base, "//" in url_prefix,
+                      bool(config.apache.fallback)), server
+
+
+@pytest.fixture(scope="module", params=[(kind, *layout) for kind in SERVERS for layout in LAYOUTS],
+                ids=[f"{kind}-{layout[0]}" for kind in SERVERS for layout in LAYOUTS])
+def site(request, backend) -> Deployment:
+    kind, _, url_prefix, compress, fallback = request.param
+    extra = f'[apache]\nfallback = "{backend}"\n' if fallback else ""
+    deployment, server = deploy(kind, url_prefix, compress, extra)
+    request.addfinalizer(server.cleanup)
+    return deployment
+
+
+# --- the shared battery ------------------------------------------------------------
+
+def test_check_battery_passes(site, capsys):
+    assert main([site.kind, "--config", str(site.config_path), "--check", site.base]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out
+    # every kind of file was checked, each encoding the build wrote
+    for logical in ("css/site.css", "js/app.js", "img/icon.svg", "img/pixel.png",
+                    "fonts/stub.woff2", "about.html"):
+        entry = site.manifest["assets"][logical]
+        for encoding in ("identity", *entry.get("encodings", {})):
+            assert f"PASS  {entry['path']} ({encoding}) body matches the file" in out
+    assert "manifest.json short-cached" in out
+
+
+def test_cors_headers_on_every_variant_of_versioned_names_and_fonts_only(site):
+    css = site.manifest["assets"]["css/site.css"]
+    for encoding in ("identity", *css["encodings"]):
+        got = site.get(css["path"], Accept_Encoding=encoding)
+        assert got.header("Content-Encoding") == ("" if encoding == "identity" else encoding)
+        expected = "*" if site.cors else ""
+        assert got.header("Access-Control-Allow-Origin") == expected
+        assert got.header("Timing-Allow-Origin") == expected
+    font = site.get("fonts/stub.woff2")  # the plain name of a font: fetched in CORS mode too
+    assert font.header("Access-Control-Allow-Origin") == ("*" if site.cors else "")
+    assert site.get("css/site.css").header("Access-Control-Allow-Origin") == ""
+
+
+def test_twin_is_not_compressed_again(site):
+    entry = site.manifest["assets"]["js/app.js"]
+    got = site.get(entry["path"], Accept_Encoding="gzip, deflate")
+    assert got.header("Content-Encoding") == "gzip"
+    assert got.body == (site.output / entry["encodings"]["gzip"]).read_bytes()
+
+
+def test_missing_versioned_name_is_a_plain_404(site):
+    got = site.get("css/site.v0000000000.css", Accept_Encoding="gzip, br")
+    assert got.status == 404
+    assert got.header("Cache-Control") != IMMUTABLE_CACHE_CONTROL
+    assert got.header("Access-Control-Allow-Origin") == ""
+
+
+@pytest.mark.parametrize("path", [".assetpipe/", ".assetpipe", "css/.hidden", "img/"])
+def test_state_dotfiles_and_listings_are_not_served(site, path):
+    got = site.get(path)
+    assert got.status in (403, 404) or (site.fallback and got.body.startswith(b"backend saw"))
+    assert b"Index of" not in got.body and b"site.css" not in got.body
+
+
+def test_well_known_and_index(site):
+    assert site.get(".well-known/security.txt").body.startswith(b"Contact:")
+    index = site.get("")
+    assert index.status == 200
+    assert index.body == (site.output / "index.html").read_bytes()
+
+
+def test_fallback_proxies_missing_pages_only(site):
+    got = site.get("account/settings?tab=2")
+    if not site.fallback:
+        assert got.status == 404
+        return
+    assert (got.status, got.body) == (200, b"backend saw /account/settings?tab=2")
+    assert site.get("js/app.v0000000000.js").status == 404
+    assert site.get("about.html").body == (site.output / "about.html").read_bytes()
+
+
+# --- negative controls: the battery fails without the rules -------------------------
+
+@pytest.mark.parametrize("kind", ["nginx", "caddy"])
+def test_battery_fails_against_a_bare_server(kind, capsys):
+    """The same output served by the server's plain static handling fails the battery."""
+    deployment, generated = deploy(kind, CDN, 'gzip_suffix = ".gz"\nbrotli = true')
+    generated.stop()
+    port = free_port()
+    if kind == "nginx":
+        bare = Nginx(f"server {{ listen 127.0.0.1:{port}; location /static/ "
+                     f"{{ alias {deployment.output}/; }} }}", port=port)
+    else:
+        bare = Caddy(f"handle_path /static/* {{\n root * {deployment.output}\n file_server\n}}",
+                     port=port)
+    try:
+        bare.start()
+        assert main([kind, "--config", str(deployment.config_path),
+                     "--check", bare.base_url + "/static/"]) == 1
+    finally:
+        bare.cleanup()
+        generated.cleanup()
+    captured = capsys.readouterr()
+    assert "FAIL" in captured.out and "checks failed" in captured.err
+
+
+def test_path_fallback_is_refused_for_nginx_and_caddy(tmp_path, capsys):
+    config = tmp_path / "assetpipe.toml"
+    config.write_text(f'source = "{FIXTURE_SOURCE}"\noutput = "out"\n'
+                      '[apache]\nfallback = "/dynamic_handler/"\n')
+    for kind in ("nginx", "caddy"):
+        assert main([kind, "--config", str(config)]) == 2
+        assert "apache.fallback" in capsys.readouterr().err
