@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from apache_httpd import apache_missing_message, free_port, world_readable_tmpdir
+from conftest import missing_tool
+from web_servers import CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
+
 from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
 from assetpipe.policy import IMMUTABLE_CACHE_CONTROL
-from assetpipe.server_check import check_deployment, fetch
-from conftest import missing_tool
-from web_servers import CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
+from assetpipe.server_check import fetch
 
 pytestmark = pytest.mark.integration
 

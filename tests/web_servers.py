@@ -89,7 +89,7 @@ class Server:
     def config_test(self) -> subprocess.CompletedProcess:
         raise NotImplementedError
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         checked = self.config_test()
         if checked.returncode != 0:
             raise RuntimeError(f"{self.name} config test failed:\n{checked.stdout}{checked.stderr}")
