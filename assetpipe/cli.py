@@ -275,12 +275,15 @@ def pages(ctx, config_file, every, once, unit_name, cron, dev, debug):
               help="With --prune: how many synced manifests to keep objects for.")
 @click.option("--max-delete", type=click.IntRange(min=0), metavar="N",
               help="Refuse (exit 1, nothing changed) when pruning would delete more.")
+@click.option("--cors", is_flag=True,
+              help="Add a CORS rule (GET/HEAD from [serve] cors's origin, or *) to the "
+                   "bucket; done anyway when [serve] cors names an origin.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
 def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, keep, max_delete,
-         as_json, quiet, debug):
+         cors, as_json, quiet, debug):
     """Publish the output folder to DEST: s3://bucket/prefix or a local folder."""
     ctx.obj["debug"] |= debug
     from assetpipe.config import Sync
@@ -292,7 +295,8 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
     config = _load(config_file) if config_file or not source else None
     options = SyncOptions(source=os.path.abspath(source) if source else config.output, dest=dest,
                           settings=config.sync if config else Sync(), endpoint_url=endpoint_url,
-                          dry_run=dry_run, jobs=jobs, keep=keep, max_delete=max_delete)
+                          dry_run=dry_run, jobs=jobs, keep=keep, max_delete=max_delete,
+                          cors=_bucket_cors(dest, config, cors))
     bar, start = _progress_factory(quiet or as_json or dry_run, "uploading")
     if bar:
         with bar:
@@ -305,7 +309,20 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
         _echo_plan(report)
     elif not quiet:
         click.echo(f"{report.dest}: {report.uploaded} uploaded ({report.bytes_uploaded / 1e6:.2f} MB), "
-                   f"{report.skipped} skipped, {report.deleted} deleted in {report.seconds:.2f} s")
+                   f"{report.skipped} skipped, {report.deleted} deleted in {report.seconds:.2f} s"
+                   + ("; bucket CORS rule added" if report.cors_changed else ""))
+
+
+def _bucket_cors(dest: str, config, flag: bool) -> str:
+    """The origin `sync` puts in the bucket's CORS rule ("" = leave the bucket alone)."""
+    from assetpipe.policy import CORS_ANY, cors_origin
+    origin = cors_origin(config.serve.cors, config.url_prefix) if config else ""
+    if not dest.startswith("s3://"):
+        if flag:
+            raise UsageError("--cors only applies to s3:// destinations (a folder is served "
+                             "by rules from `assetpipe apache|nginx|caddy`)")
+        return ""
+    return origin or (CORS_ANY if flag else "")
 
 
 def _echo_plan(report) -> None:
@@ -314,7 +331,9 @@ def _echo_plan(report) -> None:
         for key in keys:
             click.echo(f"{verb} {key}")
     click.echo(f"{report.dest}: dry run: would upload {len(report.uploads)}, skip "
-               f"{report.skipped}, delete {len(report.deletes)}; nothing was changed")
+               f"{report.skipped}, delete {len(report.deletes)}"
+               + (", add the bucket CORS rule" if report.cors_changed else "")
+               + "; nothing was changed")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,7 +124,7 @@ def wants_cors(path: str) -> bool:
     return CORS_NAME_RE.search(path) is not None
 
 
-def bucket_cors_rules(origin: str) -> list[dict]:
-    """The S3 bucket CORS configuration for `sync --cors` (GET/HEAD only)."""
-    return [{"AllowedOrigins": [origin], "AllowedMethods": ["GET", "HEAD"],
-             "AllowedHeaders": ["*"], "MaxAgeSeconds": 86400}]
+def bucket_cors_rule(origin: str) -> dict:
+    """The S3 bucket CORS rule `sync --cors` makes sure of (GET/HEAD only)."""
+    return {"AllowedOrigins": [origin], "AllowedMethods": ["GET", "HEAD"],
+            "AllowedHeaders": ["*"], "MaxAgeSeconds": 86400}

@@ -32,7 +32,7 @@ from assetpipe.config import Sync
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import is_versioned
+from assetpipe.policy import bucket_cors_rule, is_versioned
 from assetpipe.sync_plan import (
     INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
     history_to_read, keys_to_head, object_meta, parse_index, plan_sync,
@@ -51,6 +51,7 @@ class SyncOptions:
     jobs: int = 8
     keep: int | None = None           # set = prune to the newest `keep` manifests
     max_delete: int | None = None
+    cors: str = ""                    # origin for the bucket's CORS rule ("" = leave it)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class SyncReport:
     uploads: list[str] = field(default_factory=list)
     skips: list[str] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
+    cors_changed: bool = False
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -93,6 +95,8 @@ def run_sync(options: SyncOptions, progress=None) -> SyncReport:
     report = SyncReport(dest=target.label, dry_run=options.dry_run, skipped=len(plan.skips),
                         uploads=[f.key for f in plan.uploads], skips=plan.skips,
                         deletes=plan.deletes)
+    if options.cors:  # before the assets: usable cross-origin once the manifest names them
+        report.cors_changed = target.ensure_cors(bucket_cors_rule(options.cors), options.dry_run)
     if not options.dry_run:
         _execute(plan, target, remote, local, (manifest_bytes, index_raw), options, report,
                  progress)

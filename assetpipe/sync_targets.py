@@ -155,6 +155,27 @@ class S3Target:
             return self.client.put_object(Bucket=self.bucket, Key=self._key(key),
                                           Body=body, **args)["ETag"]
 
+    def ensure_cors(self, rule: dict, dry_run: bool) -> bool:
+        """Add `rule` to the bucket's CORS rules unless an equal one is there.
+
+        CORS is per bucket, not per prefix: other rules are kept.  True when
+        the rule was (or, with dry_run, would be) added.
+        """
+        from botocore.exceptions import ClientError
+        with self._errors(""):
+            try:
+                rules = self.client.get_bucket_cors(Bucket=self.bucket)["CORSRules"]
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "NoSuchCORSConfiguration":
+                    raise
+                rules = []
+            if any({key: r.get(key) for key in rule} == rule for r in rules):
+                return False
+            if not dry_run:
+                self.client.put_bucket_cors(Bucket=self.bucket,
+                                            CORSConfiguration={"CORSRules": [*rules, rule]})
+        return True
+
     def delete(self, keys: list[str]) -> None:
         for start in range(0, len(keys), DELETE_BATCH):
             batch = keys[start:start + DELETE_BATCH]
