@@ -34,8 +34,8 @@ BUNDLE = ("jquery/dist/jquery.js", "lodash/lodash.js", "d3/dist/d3.js")
 DEFAULT_CORPUS = Path("/root/.cache/assetpipe/corpus")
 
 
-def build_bundle(workdir: Path, corpus: Path):
-    """Copy the three libraries in and build them as one minified bundle."""
+def build_bundle(workdir: Path, corpus: Path, extra: str = ""):
+    """Copy the three libraries in and build them as one minified bundle (`extra`: more TOML)."""
     source = workdir / "src"
     for rel in BUNDLE:
         (source / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -43,7 +43,7 @@ def build_bundle(workdir: Path, corpus: Path):
     files = ", ".join(f'"{rel}"' for rel in BUNDLE)
     (workdir / "assetpipe.toml").write_text(
         f'source = "src"\noutput = "out"\nurl_prefix = "/static/"\n[images]\npng = "off"\n'
-        f'[[bundle]]\nname = "js/vendor.js"\nfiles = [{files}]\n')
+        f'[[bundle]]\nname = "js/vendor.js"\nfiles = [{files}]\n{extra}')
     config = load_config(str(workdir / "assetpipe.toml"))
     build(config)
     return config
