@@ -12,7 +12,7 @@ import traceback
 
 import click
 
-from assetpipe.errors import AssetpipeError, BuildError, UsageError
+from assetpipe.errors import AssetpipeError, UsageError
 
 CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
                              help="Config file (default: ./assetpipe.toml or [tool.assetpipe] "
@@ -154,37 +154,28 @@ def apache(ctx, config_file, out_file, htaccess, check_url, debug):
     _write_rules(render(config, htaccess), out_file)
 
 
-@cli.command()
-@CONFIG_OPTION
-@OUT_OPTION
-@CHECK_OPTION
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def nginx(ctx, config_file, out_file, check_url, debug):
-    """Write the nginx rules (maps + a server block, http level) for the output folder."""
-    ctx.obj["debug"] |= debug
-    _server_rules("nginx", config_file, out_file, check_url)
+def _server_command(server: str, summary: str) -> None:
+    """`assetpipe nginx` / `assetpipe caddy`: rules from one shared context, or --check."""
+    @cli.command(name=server, help=summary)
+    @CONFIG_OPTION
+    @OUT_OPTION
+    @CHECK_OPTION
+    @click.option("--debug", is_flag=True, hidden=True)
+    @click.pass_context
+    def command(ctx, config_file, out_file, check_url, debug):
+        ctx.obj["debug"] |= debug
+        config = _load(config_file)
+        if check_url:
+            _check_server(check_url, config)
+            return
+        from assetpipe.server_rules import render
+        _write_rules(render(config, server), out_file)
 
 
-@cli.command()
-@CONFIG_OPTION
-@OUT_OPTION
-@CHECK_OPTION
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def caddy(ctx, config_file, out_file, check_url, debug):
-    """Write the Caddy rules (to import inside a site block) for the output folder."""
-    ctx.obj["debug"] |= debug
-    _server_rules("caddy", config_file, out_file, check_url)
-
-
-def _server_rules(server: str, config_file, out_file, check_url) -> None:
-    config = _load(config_file)
-    if check_url:
-        _check_server(check_url, config)
-        return
-    from assetpipe.server_rules import render
-    _write_rules(render(config, server), out_file)
+_server_command("nginx", "Write the nginx rules (maps + a server block, for the http "
+                         "context) for the output folder (stdout without -o).")
+_server_command("caddy", "Write the Caddy rules (to import inside a site block) for the "
+                         "output folder (stdout without -o).")
 
 
 def _write_rules(text: str, out_file) -> None:
@@ -198,17 +189,8 @@ def _write_rules(text: str, out_file) -> None:
 def _check_server(url: str, config) -> None:
     """The one check battery, whichever server the rules were written for."""
     from assetpipe.policy import cors_origin
-    from assetpipe.server_check import check_deployment
-    try:
-        results = check_deployment(url, config.output,
-                                   cors_origin(config.serve.cors, config.url_prefix))
-    except OSError as exc:
-        raise BuildError(f"cannot check {url}: {exc}") from None
-    for result in results:
-        click.echo(result.line())
-    failed = sum(not r.ok for r in results)
-    if failed:
-        raise BuildError(f"{failed} of {len(results)} checks failed against {url}")
+    from assetpipe.server_check import run_checks
+    run_checks(url, config.output, cors_origin(config.serve.cors, config.url_prefix), click.echo)
 
 
 def _echo_summary(report, output: str) -> None:
@@ -287,7 +269,7 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
     """Publish the output folder to DEST: s3://bucket/prefix or a local folder."""
     ctx.obj["debug"] |= debug
     from assetpipe.config import Sync
-    from assetpipe.sync import SyncOptions, run_sync
+    from assetpipe.sync import SyncOptions, bucket_cors_origin, run_sync
     if prune != (keep is not None):
         raise UsageError("--prune and --keep N go together")
     if max_delete is not None and not prune:
@@ -296,7 +278,7 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
     options = SyncOptions(source=os.path.abspath(source) if source else config.output, dest=dest,
                           settings=config.sync if config else Sync(), endpoint_url=endpoint_url,
                           dry_run=dry_run, jobs=jobs, keep=keep, max_delete=max_delete,
-                          cors=_bucket_cors(dest, config, cors))
+                          cors=bucket_cors_origin(dest, config, cors))
     bar, start = _progress_factory(quiet or as_json or dry_run, "uploading")
     if bar:
         with bar:
@@ -311,18 +293,6 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
         click.echo(f"{report.dest}: {report.uploaded} uploaded ({report.bytes_uploaded / 1e6:.2f} MB), "
                    f"{report.skipped} skipped, {report.deleted} deleted in {report.seconds:.2f} s"
                    + ("; bucket CORS rule added" if report.cors_changed else ""))
-
-
-def _bucket_cors(dest: str, config, flag: bool) -> str:
-    """The origin `sync` puts in the bucket's CORS rule ("" = leave the bucket alone)."""
-    from assetpipe.policy import CORS_ANY, cors_origin
-    origin = cors_origin(config.serve.cors, config.url_prefix) if config else ""
-    if not dest.startswith("s3://"):
-        if flag:
-            raise UsageError("--cors only applies to s3:// destinations (a folder is served "
-                             "by rules from `assetpipe apache|nginx|caddy`)")
-        return ""
-    return origin or (CORS_ANY if flag else "")
 
 
 def _echo_plan(report) -> None:

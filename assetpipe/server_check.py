@@ -77,6 +77,19 @@ def pick_assets(manifest: dict) -> list[tuple[str, dict]]:
     return picked
 
 
+def run_checks(url: str, output_dir: str, cors_origin: str, echo) -> None:
+    """`--check`: every result through `echo`; BuildError (exit 1) if any failed."""
+    try:
+        results = check_deployment(url, output_dir, cors_origin)
+    except OSError as exc:
+        raise BuildError(f"cannot check {url}: {exc}") from None
+    for result in results:
+        echo(result.line())
+    failed = sum(not r.ok for r in results)
+    if failed:
+        raise BuildError(f"{failed} of {len(results)} checks failed against {url}")
+
+
 def check_deployment(base_url: str, output_dir: str, cors_origin: str = "") -> list[Result]:
     """Run every check; `base_url` is where the output folder is served.
 

@@ -32,7 +32,7 @@ from assetpipe.config import Sync
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import bucket_cors_rule, is_versioned
+from assetpipe.policy import CORS_ANY, bucket_cors_rule, cors_origin, is_versioned
 from assetpipe.sync_plan import (
     INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
     history_to_read, keys_to_head, object_meta, parse_index, plan_sync,
@@ -70,6 +70,21 @@ class SyncReport:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
+
+
+def bucket_cors_origin(dest: str, config, flag: bool) -> str:
+    """The origin `sync` puts in the bucket's CORS rule ("" = leave the bucket alone).
+
+    `[serve] cors` decides (config may be None with --source); the --cors
+    flag asks for "*" when the config names no origin.
+    """
+    origin = cors_origin(config.serve.cors, config.url_prefix) if config else ""
+    if not dest.startswith("s3://"):
+        if flag:
+            raise UsageError("--cors only applies to s3:// destinations (a folder is served "
+                             "by rules from `assetpipe apache|nginx|caddy`)")
+        return ""
+    return origin or (CORS_ANY if flag else "")
 
 
 def run_sync(options: SyncOptions, progress=None) -> SyncReport:

