@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from apache_httpd import apache_missing_message, free_port, world_readable_tmpdir
 from conftest import missing_tool
-from web_servers import CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
+from web_servers import BROTLI_STATIC, CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
 
 from assetpipe.build import build
 from assetpipe.cli import main
@@ -43,6 +43,7 @@ LAYOUTS = (
 @pytest.fixture(scope="session", autouse=True)
 def servers_available():
     for problem in (apache_missing_message(), missing_message(NGINX, "nginx"),
+                    missing_message(BROTLI_STATIC, "libnginx-mod-http-brotli-static"),
                     missing_message(CADDY, "caddy")):
         if problem:
             missing_tool(problem)

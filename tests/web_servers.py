@@ -19,12 +19,15 @@ from apache_httpd import free_port, world_readable_tmpdir
 
 NGINX = "/usr/sbin/nginx"
 CADDY = "/usr/bin/caddy"
+# Needed by rules for a `.gz` + brotli build (brotli_static); Debian loads it
+# through /etc/nginx/modules-enabled/, which the test config includes.
+BROTLI_STATIC = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
 STARTUP_SECONDS = 15
 
 
-def missing_message(binary: str, package: str) -> str | None:
-    if not os.access(binary, os.X_OK):
-        return f"{binary} not found: apt-get install {package} (or set ASSETPIPE_ALLOW_SKIP=1)"
+def missing_message(path: str, package: str) -> str | None:
+    if not os.path.exists(path):
+        return f"{path} not found: apt-get install {package} (or set ASSETPIPE_ALLOW_SKIP=1)"
     return None
 
 
