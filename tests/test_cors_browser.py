@@ -20,9 +20,10 @@ from pathlib import Path
 
 import jinja2
 import pytest
+import test_servers
 from apache_httpd import free_port, world_readable_tmpdir
 from conftest import missing_tool, write_tree
-from test_servers import SERVERS, servers_available  # noqa: F401  (autouse: fail if missing)
+from test_servers import SERVERS
 from web_servers import serve_rules
 
 from assetpipe import Manifest
@@ -32,6 +33,7 @@ from assetpipe.config import load_config
 from assetpipe.jinja import install
 
 pytestmark = pytest.mark.integration
+servers_available = test_servers.servers_available  # autouse: fail when a server is missing
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

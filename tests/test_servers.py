@@ -9,13 +9,12 @@ prefix, off at /, a URL fallback at /).
 """
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import test_apache
 from apache_httpd import apache_missing_message, free_port, world_readable_tmpdir
 from conftest import missing_tool
 from web_servers import BROTLI_STATIC, CADDY, NGINX, Caddy, Nginx, missing_message, serve_rules
@@ -27,6 +26,7 @@ from assetpipe.policy import IMMUTABLE_CACHE_CONTROL
 from assetpipe.server_check import fetch
 
 pytestmark = pytest.mark.integration
+backend = test_apache.backend  # the fixture: a tiny application server
 
 FIXTURE_SOURCE = Path(__file__).parent / "fixtures" / "apache-site" / "static"
 SERVERS = ("apache", "nginx", "caddy")
@@ -47,28 +47,6 @@ def servers_available():
                     missing_message(CADDY, "caddy")):
         if problem:
             missing_tool(problem)
-
-
-@pytest.fixture(scope="module")
-def backend():
-    """A tiny application server: answers every GET with the path it saw."""
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = f"backend saw {self.path}".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 @dataclass

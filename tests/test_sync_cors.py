@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import pytest
+import test_sync
 from botocore.exceptions import ClientError
-from test_sync import PREFIX, bucket, proxy, s3_endpoint, site  # noqa: F401  (fixtures)
+from test_sync import PREFIX
 
 from assetpipe.cli import main
 from assetpipe.policy import bucket_cors_rule
 
 pytestmark = pytest.mark.integration
+# test_sync's fixtures: moto_server, a fresh bucket, the recording proxy, a built site
+s3_endpoint, bucket, proxy = test_sync.s3_endpoint, test_sync.bucket, test_sync.proxy
+site = test_sync.site
 
 
 def bucket_rules(client, name) -> list[dict]:
