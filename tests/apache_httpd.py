@@ -98,12 +98,25 @@ class Httpd:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Httpd":
-        checked = config_test(self.conf)
+    # What a subclass for another server (tests/web_servers.py) replaces.
+    name = "apache2"
+
+    def command(self) -> list[str]:
+        return [APACHE, "-f", str(self.conf), "-DFOREGROUND"]
+
+    def config_test(self) -> subprocess.CompletedProcess:
+        return config_test(self.conf)
+
+    def env(self) -> dict[str, str] | None:
+        return None  # inherit ours
+
+    def start(self) -> Httpd:
+        checked = self.config_test()
         if checked.returncode != 0:
-            raise RuntimeError(f"apache2 -t failed for {self.conf}:\n{checked.stderr}")
-        self.process = subprocess.Popen([APACHE, "-f", str(self.conf), "-DFOREGROUND"],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            raise RuntimeError(f"{self.name} config test failed for {self.conf}:\n"
+                               f"{checked.stdout}{checked.stderr}")
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.PIPE, env=self.env())
         self._wait_until_listening()
         return self
 
@@ -111,7 +124,7 @@ class Httpd:
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"apache2 exited ({self.process.returncode}): "
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}): "
                                    f"{self.process.stderr.read().decode()}{self.error_log()}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
@@ -119,7 +132,7 @@ class Httpd:
             except OSError:
                 time.sleep(0.02)  # poll interval, not synchronisation
         self.stop()
-        raise RuntimeError(f"apache2 did not listen on port {self.port} within "
+        raise RuntimeError(f"{self.name} did not listen on port {self.port} within "
                            f"{STARTUP_SECONDS} s\n{self.error_log()}")
 
     def error_log(self) -> str:
@@ -137,7 +150,7 @@ class Httpd:
         if self.process and self.process.stderr:
             self.process.stderr.close()
 
-    def __enter__(self) -> "Httpd":
+    def __enter__(self) -> Httpd:
         return self.start()
 
     def __exit__(self, *exc) -> None:

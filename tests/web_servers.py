@@ -9,20 +9,16 @@ generated rules meet what they meet on a real Debian server.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from apache_httpd import free_port, world_readable_tmpdir
+from apache_httpd import Httpd, free_port, world_readable_tmpdir
 
 NGINX = "/usr/sbin/nginx"
 CADDY = "/usr/bin/caddy"
 # Needed by rules for a `.gz` + brotli build (brotli_static); Debian loads it
 # through /etc/nginx/modules-enabled/, which the test config includes.
 BROTLI_STATIC = "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so"
-STARTUP_SECONDS = 15
 
 
 def missing_message(path: str, package: str) -> str | None:
@@ -72,78 +68,29 @@ http://127.0.0.1:{port} {{
 """
 
 
-class Server:
-    """One running server (foreground child process) on 127.0.0.1:port."""
+class Server(Httpd):
+    """Another server, started, awaited and stopped the way Httpd runs apache2."""
 
-    name = ""
+    conf_name = ""
 
-    def __init__(self, workdir: Path | None = None, port: int | None = None):
+    def __init__(self, body: str, workdir: Path | None = None, port: int | None = None):
         self.workdir = workdir or world_readable_tmpdir(f"assetpipe-{self.name}-")
         self.port = port or free_port()
+        self.conf = self.workdir / self.conf_name
+        self.conf.write_text(self.config_text(body))
         self.process: subprocess.Popen | None = None
 
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def command(self) -> list[str]:
+    def config_text(self, body: str) -> str:
         raise NotImplementedError
-
-    def config_test(self) -> subprocess.CompletedProcess:
-        raise NotImplementedError
-
-    def start(self) -> Server:
-        checked = self.config_test()
-        if checked.returncode != 0:
-            raise RuntimeError(f"{self.name} config test failed:\n{checked.stdout}{checked.stderr}")
-        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE, env=self.env())
-        self._wait_until_listening()
-        return self
-
-    def env(self) -> dict:
-        return dict(os.environ)
-
-    def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.name} exited ({self.process.returncode}): "
-                                   f"{self.process.stderr.read().decode()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.02)  # poll interval, not synchronisation
-        self.stop()
-        raise RuntimeError(f"{self.name} did not listen on port {self.port} within "
-                           f"{STARTUP_SECONDS} s")
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
-
-    def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class Nginx(Server):
-    """nginx with the generated http-level file included inside http {}."""
+    """nginx with `body` (the generated http-level file, included) inside http {}."""
 
-    name = "nginx"
+    name, conf_name = "nginx", "nginx.conf"
 
-    def __init__(self, http_body: str, workdir: Path | None = None, port: int | None = None):
-        super().__init__(workdir, port)
-        self.conf = self.workdir / "nginx.conf"
-        self.conf.write_text(nginx_conf(self.workdir, http_body))
+    def config_text(self, body: str) -> str:
+        return nginx_conf(self.workdir, body)
 
     def command(self) -> list[str]:
         # Debian's prefix: modules-enabled/ names modules relative to it.
@@ -154,16 +101,14 @@ class Nginx(Server):
 
 
 class Caddy(Server):
-    """caddy run with a Caddyfile whose one site imports the generated rules."""
+    """caddy run with a Caddyfile whose one site holds `body` (an import of the rules)."""
 
-    name = "caddy"
+    name, conf_name = "caddy", "Caddyfile"
 
-    def __init__(self, site_body: str, workdir: Path | None = None, port: int | None = None):
-        super().__init__(workdir, port)
-        self.conf = self.workdir / "Caddyfile"
-        self.conf.write_text(caddy_conf(self.port, site_body))
+    def config_text(self, body: str) -> str:
+        return caddy_conf(self.port, body)
 
-    def env(self) -> dict:
+    def env(self) -> dict[str, str]:
         # Caddy keeps its state under $HOME / XDG folders: keep them in the workdir.
         return dict(os.environ, HOME=str(self.workdir), XDG_DATA_HOME=str(self.workdir / "data"),
                     XDG_CONFIG_HOME=str(self.workdir / "config"))
@@ -183,7 +128,6 @@ def serve_rules(kind: str, rules: Path, workdir: Path, port: int):
     [nginx] listen says, which must be 127.0.0.1:`port`); Apache and Caddy
     get a minimal server that includes or imports the file.
     """
-    from apache_httpd import Httpd
     if kind == "apache":
         server = Httpd(f'Include "{rules}"\n', workdir, port)
     elif kind == "nginx":
