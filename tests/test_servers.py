@@ -78,8 +78,13 @@ def deploy(kind: str, url_prefix: str, compress: str, extra: str = "",
     config = load_config(str(config_path))
     build(config, workers=1)
     output = Path(config.output)
-    (output / ".well-known").mkdir()
-    (output / ".well-known" / "security.txt").write_text("Contact: mailto:security@example.com\n")
+    # Dot-named things a deployment may hold (the state lives elsewhere now;
+    # an old release kept it here), so hiding them is tested on real files.
+    for rel, text in ((".well-known/security.txt", "Contact: mailto:security@example.com\n"),
+                      (".assetpipe/state.json", "{}"), (".git/config", "[core]\n"),
+                      ("css/.hidden", "secret\n")):
+        (output / rel).parent.mkdir(exist_ok=True)
+        (output / rel).write_text(text)
     rules = workdir / f"rules.{kind}"
     assert main([kind, "--config", str(config_path), "-o", str(rules)]) == 0
     server = serve_rules(kind, rules, workdir, port)
@@ -140,11 +145,13 @@ def test_missing_versioned_name_is_a_plain_404(site):
     assert got.header("Access-Control-Allow-Origin") == ""
 
 
-@pytest.mark.parametrize("path", [".assetpipe/", ".assetpipe", "css/.hidden", "img/"])
+@pytest.mark.parametrize("path", [".assetpipe/", ".assetpipe", ".assetpipe/state.json",
+                                  ".git/config", "css/.hidden", "%2egit/config", "img/"])
 def test_state_dotfiles_and_listings_are_not_served(site, path):
     got = site.get(path)
     assert got.status in (403, 404) or (site.fallback and got.body.startswith(b"backend saw"))
     assert b"Index of" not in got.body and b"site.css" not in got.body
+    assert b"[core]" not in got.body and b"secret" not in got.body
 
 
 def test_well_known_and_index(site):
