@@ -203,3 +203,15 @@ def test_path_fallback_is_refused_for_nginx_and_caddy(tmp_path, capsys):
     for kind in ("nginx", "caddy"):
         assert main([kind, "--config", str(config)]) == 2
         assert "apache.fallback" in capsys.readouterr().err
+
+
+def test_battery_passes_on_the_apache_htaccess_variant(request, capsys):
+    """--htaccess under a CDN prefix: CORS and twins from the per-directory file."""
+    site = test_apache.serve(CDN, '[compress]\nbrotli = true\n',
+                             'Alias "/static/" "{out}/"\n<Directory "{out}">\n'
+                             '    Require all granted\n    AllowOverride All\n</Directory>\n',
+                             htaccess=True)
+    request.addfinalizer(site.httpd.cleanup)
+    assert main(["apache", "--config", str(site.config_path), "--check", site.base]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "Access-Control-Allow-Origin: '*'" in out
