@@ -99,6 +99,10 @@ class Nginx:
     # server listens and which names it answers.
     listen: str = "80"
     server_name: str = "_"
+    # A file of the app's own locations, included in that server block: with
+    # it, `[apache] fallback` may be a path ("/dynamic_handler/") one of them
+    # handles, as on Apache.
+    include: str = ""
 
 
 @dataclass(frozen=True)

@@ -113,9 +113,12 @@ def environment(server: str) -> jinja2.Environment:
 def render(config: Config, server: str) -> str:
     """nginx or Caddy rules: the server's `rules.j2` rendered with the shared context."""
     context = template_context(config)
-    if context["fallback"] and not context["fallback_url"]:
-        # Apache hands the request to another handler on the same server;
-        # these rules own their server block (nginx) or route (Caddy).
+    internal = server == "nginx" and config.nginx.include
+    if context["fallback"] and not context["fallback_url"] and not internal:
+        # A path is handed to another handler of the same server: nginx has
+        # one only with [nginx] include; a Caddy route cannot pass a request
+        # on to the site's other routes.
+        hint = " (or set nginx.include to the file with its location)" if server == "nginx" else ""
         raise UsageError(f"apache.fallback: {server} rules need a backend URL like "
-                         f"\"http://127.0.0.1:8000/\", not a path ({context['fallback']!r})")
+                         f"\"http://127.0.0.1:8000/\", not a path ({context['fallback']!r}){hint}")
     return environment(server).get_template("rules.j2").render(context, nginx=config.nginx)

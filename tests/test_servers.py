@@ -10,6 +10,7 @@ prefix, off at /; a URL fallback in two of them).
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,6 +195,21 @@ def test_battery_fails_against_a_bare_server(kind, capsys):
         generated.cleanup()
     captured = capsys.readouterr()
     assert "FAIL" in captured.out and "checks failed" in captured.err
+
+
+def test_nginx_path_fallback_goes_to_a_location_of_the_include(request, backend):
+    """As on Apache: "/dynamic_handler/" is the app's own location in the same server."""
+    app = world_readable_tmpdir("assetpipe-nginx-app-")
+    request.addfinalizer(lambda: shutil.rmtree(app, ignore_errors=True))
+    (app / "app.conf").write_text(f"location /dynamic_handler/ {{ proxy_pass {backend}app/; }}\n")
+    site, server = deploy("nginx", "/", 'gzip_suffix = ".gz"',
+                          f'include = "{app / "app.conf"}"\n'
+                          f'[apache]\nfallback = "/dynamic_handler/"\n')
+    request.addfinalizer(server.cleanup)
+    got = site.get("account/settings?tab=2")
+    assert (got.status, got.body) == (200, b"backend saw /app/account/settings?tab=2")
+    assert site.get("js/app.v0000000000.js").status == 404
+    assert site.get("about.html").body == (site.output / "about.html").read_bytes()
 
 
 def test_path_fallback_is_refused_for_nginx_and_caddy(tmp_path, capsys):
