@@ -235,6 +235,10 @@ def parse_config(table: dict, config_path: str) -> Config:
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
     pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
+    nginx = sections["nginx"]
+    if isinstance(nginx, Nginx) and nginx.include:  # relative to the config file, like every path
+        sections["nginx"] = dataclasses.replace(
+            nginx, include=os.path.normpath(os.path.join(root, nginx.include)))
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
                   bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
@@ -351,6 +355,10 @@ def _parse_section(name: str, cls, raw) -> object:
         _check_fallback(raw["fallback"])
     if name == "serve" and "cors" in raw:
         _check_cors(raw["cors"])
+    for key, value in raw.items() if name == "nginx" else ():
+        # Each lands verbatim in one nginx directive.
+        if re.search(r"[;{}\"'#\n]", value):
+            raise UsageError(f"nginx.{key}: {value!r} must not contain ; {{ }} quotes or #")
     return cls(**raw)
 
 

@@ -83,3 +83,17 @@ def test_nginx_names_the_module_it_needs(tmp_path):
                     "nginx")
     assert "Needs no extra module" in mapped and "brotli_static" not in mapped
     assert "try_files $uri$assetpipe_br_twin $uri$assetpipe_gzip_twin $uri" in mapped
+
+
+def test_nginx_values_cannot_break_out_of_their_directive(tmp_path, capsys):
+    path = config_file(tmp_path, '[nginx]\nserver_name = "a; include /etc/passwd"\n')
+    assert main(["nginx", "--config", str(path)]) == 2
+    assert "nginx.server_name" in capsys.readouterr().err
+
+
+def test_nginx_include_is_relative_to_the_config_file(tmp_path):
+    path = config_file(tmp_path, '[nginx]\ninclude = "app.conf"\n'
+                                 '[apache]\nfallback = "/dynamic_handler/"\n')
+    rules = render(load_config(str(path)), "nginx")
+    assert f"include {tmp_path / 'app.conf'};" in rules
+    assert 'rewrite "^/static/(.*)$" "/dynamic_handler/$1" last;' in rules
