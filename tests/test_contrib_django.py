@@ -82,6 +82,13 @@ def test_dev_mode_expands_the_bundle(site):
         "/static/" + assets["js/a.js"]["path"], "/static/" + assets["js/b.js"]["path"]]
 
 
+def test_query_and_fragment_are_kept(site):
+    from django.templatetags.static import static
+    path = load_manifest(site[1])["assets"]["img/dot.svg"]["path"]
+    assert static("img/dot.svg?v=2#x") == f"/static/{path}?v=2#x"
+    assert static("img/dot.svg#x") == f"/static/{path}#x"
+
+
 def test_missing_name_raises_naming_it_outside_debug(site):
     from django.template import Context, Template
     from django.test import override_settings

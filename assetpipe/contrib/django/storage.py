@@ -26,8 +26,10 @@ class AssetpipeStorage(StaticFilesStorage):
             if settings.DEBUG:
                 return super().url(name)
             raise
-        if name in manifest:
-            return manifest.url(name)
+        # "fonts/x.woff?v=4#iefix": the manifest knows the path; the rest is kept.
+        cut = min((i for i in (name.find("?"), name.find("#")) if i >= 0), default=len(name))
+        if name[:cut] in manifest:
+            return manifest.url(name[:cut]) + name[cut:]
         if settings.DEBUG:
             return super().url(name)
         raise AssetNotFound(name, manifest.path)
