@@ -22,6 +22,14 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-sync", "--virtual-time-budget=5000"]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def importable():
+    """tests/fixtures on sys.path, so `flask_site` imports (as it does in the server)."""
+    sys.path.insert(0, str(FIXTURES))
+    yield
+    sys.path.remove(str(FIXTURES))
+
+
 @pytest.fixture(scope="module")
 def output(tmp_path_factory):
     root = tmp_path_factory.mktemp("flask-site")
@@ -31,7 +39,6 @@ def output(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app(output):
-    sys.path.insert(0, str(FIXTURES))
     from flask_site.app import create_app
     return create_app(str(output))
 
@@ -101,3 +108,27 @@ def test_page_runs_its_script_in_chromium(chromium, server, tmp_path):
     wrong = "sha384-" + "A" * 64
     dom = dump_dom(chromium, f"{server.base_url}/?integrity={wrong}", tmp_path / "profile2")
     assert f'integrity="{wrong}"' in dom and '<p id="out">not run</p>' in dom
+
+
+@pytest.mark.parametrize("preset", [True, False])
+def test_whitenoise_wsgi_preset_caches_versioned_names_forever(output, preset):
+    """The plain WSGI WhiteNoise (any app): with WSGI_OPTIONS a versioned name is
+    immutable and a plain one short-cached; without, no name is immutable."""
+    from flask_site.app import create_app
+    from whitenoise import WhiteNoise
+
+    from assetpipe.contrib.whitenoise import WSGI_OPTIONS
+    app = create_app(str(output))
+    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(output), prefix="static/",
+                              **(WSGI_OPTIONS if preset else {}))
+    client = app.test_client()
+    entry = load_manifest(output)["assets"]["js/app.js"]
+    versioned = client.get("/static/" + entry["path"], headers={"Accept-Encoding": "br"})
+    assert versioned.status_code == 200 and versioned.headers["Content-Encoding"] == "br"
+    assert versioned.data == (output / entry["encodings"]["br"]).read_bytes()
+    plain = client.get("/static/js/app.js")
+    if preset:
+        assert versioned.headers["Cache-Control"] == "max-age=315360000, public, immutable"
+        assert plain.headers["Cache-Control"] == "max-age=300, public"
+    else:
+        assert "immutable" not in versioned.headers["Cache-Control"]
