@@ -103,6 +103,20 @@ def test_missing_name_raises_naming_it_outside_debug(site):
         Template('{% load assetpipe %}{% asset_script "js/nope.js" %}').render(Context())
 
 
+def test_without_a_manifest_static_fails_naming_the_setting_unless_debug(site, tmp_path):
+    from django.templatetags.static import static
+    from django.test import override_settings
+
+    from assetpipe.contrib import ManifestUnavailable
+    missing = str(tmp_path / "manifest.json")
+    with override_settings(ASSETPIPE_MANIFEST=missing):
+        with pytest.raises(ManifestUnavailable) as caught:
+            static("js/app.js")
+        assert str(caught.value).startswith(f"ASSETPIPE_MANIFEST: cannot read {missing} (")
+        with override_settings(DEBUG=True):      # before the first build, in development
+            assert static("js/app.js") == "/static/js/app.js"
+
+
 def _assetpipe_messages(**settings) -> list:
     from django.core import checks
     from django.test import override_settings
