@@ -10,7 +10,7 @@ from pathlib import Path
 
 from conftest import REPO, build_dir, write_config, write_tree
 
-from assetpipe.apache_check import Response, fetch
+from assetpipe.server_check import Response, fetch
 from assetpipe.contrib.whitenoise import BUILD_CONFIG
 
 FIXTURES = Path(__file__).parent / "fixtures"
