@@ -14,7 +14,7 @@ from assetpipe import __version__, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import TWIN_SUFFIXES, twin_suffix
+from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
 from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
@@ -88,6 +88,11 @@ def build(config: Config, workers: int | None = None, progress=None,
         state.write_marker(state_dir, "building", str(os.getpid()))
         state.remove_marker(state_dir, "fingerprint")
         report = _build(config, sources, workers or os.cpu_count() or 1, progress, origin)
+        if building is not None:
+            # Workers orphaned by the kill may have written temp files after
+            # the sweep above; by now they have exited (jobs.exit_with_build).
+            remove_temp_files(output, only_dead=True)
+            remove_temp_files(state_dir, only_dead=True)
         state.write_fingerprint(output, state_dir,
                                 state.fingerprint(config_repr, stats, _manifest_stat(output)),
                                 config.versioning.keep_unversioned)
@@ -159,7 +164,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     built = reused + done
     _write_unversioned(built, config)
     report = _report(built, done)
-    report.warnings[:0] = warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
+    report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
+                           + plan.reserved_warnings(plans))
     report.manifest_changed = _publish(config, built, git.build_info())
     for b in built:
         records[b.logical_path]["built"] = b.as_dict()
@@ -175,6 +181,8 @@ def _write_unversioned(built: list, config: Config) -> None:
     out = config.output
     logicals = {b.logical_path for b in built}
     for b in built:
+        if is_reserved(b.logical_path):
+            continue  # the manifest's name: versioned only (plan.reserved_warnings)
         suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
         for suffix in TWIN_SUFFIXES:
             plain_twin = b.logical_path + suffix
@@ -204,21 +212,27 @@ def _publish(config: Config, built: list, build_info: dict) -> bool:
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
                    and current.get("url_prefix") == config.url_prefix)
+    if current:
+        # Before the manifest swap, which names no plain copy: after it, a
+        # kill would leave them forever (the rerun finds the manifest current).
+        kept = assets.keys() if config.versioning.keep_unversioned else set()
+        _remove_stale_copies(config.output, current["assets"], kept)
     if changed:
         publish_manifest(config.output, content)
-        if config.versioning.keep_unversioned and current:
-            _remove_stale_copies(config.output, current.get("assets", {}), assets)
     history.record(config.state_dir, assets, content)
     return changed
 
 
-def _remove_stale_copies(output: str, old: dict, new: dict) -> None:
-    """Plain copies of assets that left the build (a deleted source) would be
-    served and synced forever; versioned files stay for `clean`.  Only a copy
-    still equal to the versioned file the old manifest named goes: anything
-    written there since (a page) is not ours to remove."""
+def _remove_stale_copies(output: str, old: dict, kept) -> None:
+    """Plain copies of assets that left the build (a deleted source), or of
+    every asset once keep_unversioned is off, would be served and synced
+    forever; versioned files stay for `clean`.  Only a copy still equal to
+    the versioned file the old manifest named goes: anything written there
+    since (a page) is not ours to remove."""
     import filecmp
-    for logical in old.keys() - new.keys():
+    for logical in old.keys() - kept:
+        if is_reserved(logical):
+            continue
         versioned = old[logical]["path"]
         pairs = [(logical, versioned)] + [(logical + twin_suffix(versioned, twin), twin)
                                           for twin in old[logical].get("encodings", {}).values()]

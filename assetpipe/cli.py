@@ -278,7 +278,9 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
     options = SyncOptions(source=os.path.abspath(source) if source else config.output, dest=dest,
                           settings=config.sync if config else Sync(), endpoint_url=endpoint_url,
                           dry_run=dry_run, jobs=jobs, keep=keep, max_delete=max_delete,
-                          cors=bucket_cors_origin(dest, config, cors))
+                          cors=bucket_cors_origin(dest, config, cors),
+                          protected=(config.source,) if config else (),
+                          state_dir=config.state_dir if config and not source else None)
     bar, start = _progress_factory(quiet or as_json or dry_run, "uploading")
     if bar:
         with bar:

@@ -22,6 +22,8 @@ from assetpipe.policy import (
     DEFAULT_SHORT_MAX_AGE,
     GZIP_SUFFIXES,
     IMMUTABLE_MAX_AGE,
+    misnamed,
+    page_path_problem,
 )
 from assetpipe.statedir import resolve_state_dir
 
@@ -134,6 +136,9 @@ class Sync:
     gzip_in_place: bool = False
     # botocore "standard" retry mode: attempts per request, first one included.
     max_attempts: int = 5
+    # s3:// only: where the sync index and manifest history go in the bucket;
+    # "" = beside the public prefix (`.assetpipe/<prefix>`), never under it.
+    state_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -224,14 +229,14 @@ def parse_config(table: dict, config_path: str) -> Config:
         _check_type(key, table[key], str)
     source = os.path.normpath(os.path.join(root, table["source"]))
     output = os.path.normpath(os.path.join(root, table["output"]))
-    if output == source or output.startswith(source + os.sep):
+    if is_inside(output, source):
         raise UsageError(f"output: {table['output']!r} is inside source {table['source']!r}; "
                          "choose an output folder outside the source folder")
-    if source.startswith(output + os.sep):
-        raise UsageError(f"source: {table['source']!r} is inside output {table['output']!r}")
+    if is_inside(source, output):
+        raise UsageError(f"output: {table['output']!r} contains source {table['source']!r}; "
+                         "choose an output folder of its own (never the file system root)")
     state_dir = resolve_state_dir(table.get("state_dir"), root, source, output)
-    url_prefix = table.get("url_prefix", "/static/")
-    _check_type("url_prefix", url_prefix, str)
+    url_prefix = _url_prefix(table.get("url_prefix", "/static/"))
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
     pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
@@ -242,6 +247,24 @@ def parse_config(table: dict, config_path: str) -> Config:
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
                   bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or below it, symlinks resolved (an output
+    reached through a link into the source is inside it; "/" holds everything)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder
+
+
+def _url_prefix(value) -> str:
+    """What Manifest.url() prepends: an absolute path or URL ending in "/"
+    ("/static" would give "/staticcss/x.css"; "" or "static/" relative URLs
+    that break on every page below the root)."""
+    _check_type("url_prefix", value, str)
+    if not value.startswith(("/", "http://", "https://")):
+        raise UsageError(f"url_prefix: {value!r} must start with \"/\", \"//\", \"http://\" or "
+                         "\"https://\" (relative URLs break on pages below the root)")
+    return value if value.endswith("/") else value + "/"
 
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:
@@ -277,6 +300,9 @@ def _bundle_name(raw: str, where: str) -> str:
             or any(part.startswith(".") for part in parts)):
         raise UsageError(f"{where}.name: {raw!r} must be a file path inside the output folder "
                          "without '..' or dot-named parts, e.g. \"js/site.js\"")
+    problem = misnamed(name)
+    if problem:
+        raise UsageError(f"{where}.name: {raw!r}: {problem}")
     return name
 
 
@@ -302,16 +328,23 @@ def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
     if "output" in raw:
         output = os.path.normpath(os.path.join(root, raw["output"]))
     # Pages written into the source folder would come back as assets on the next build.
-    if output == source or output.startswith(source + os.sep):
+    if is_inside(output, source):
         raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
                          "write pages to the build output (the default) or another folder")
+    if raw.get("every", MIN_EVERY) < MIN_EVERY:
+        raise UsageError(f"pages.every: {raw['every']} is below the minimum of {MIN_EVERY:g} s")
     return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
                  output=output, every=float(raw.get("every", Pages.every)), context=context,
                  timeout=float(raw.get("timeout", Pages.timeout)),
-                 pages=_parse_page_list(raw.get("page", [])))
+                 pages=_parse_page_list(raw.get("page", []), output == build_output))
 
 
-def _parse_page_list(raw) -> tuple[Page, ...]:
+# `pages --every`: each tick renders every page (and asks the app for the
+# snapshots); a period near zero would only spin a core.
+MIN_EVERY = 0.1
+
+
+def _parse_page_list(raw, in_build_output: bool = True) -> tuple[Page, ...]:
     if not isinstance(raw, list):
         raise UsageError("pages.page: must be an array of tables ([[pages.page]])")
     pages, seen = [], set()
@@ -331,6 +364,9 @@ def _parse_page_list(raw) -> tuple[Page, ...]:
         if "path" not in item or path in (".", "..") or path.startswith(("/", "../")):
             raise UsageError(f"{where}.path: must be a file path inside the output folder, "
                              f"e.g. \"index.html\" (got {item.get('path')!r})")
+        problem = page_path_problem(path, in_build_output)
+        if problem:
+            raise UsageError(f"{where}.path: {path!r}: {problem}")
         if path in seen:
             raise UsageError(f"{where}.path: page {path!r} is declared twice")
         seen.add(path)
@@ -400,10 +436,14 @@ def _read_toml(path: str) -> dict:
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: invalid TOML: {exc}") from None
+    except UnicodeDecodeError as exc:  # tomllib decodes the whole file first
+        raise UsageError(f"{path}: not a UTF-8 TOML file (byte {exc.start})") from None
 
 
 def _tool_section(path: str, table: dict) -> dict:
-    try:
-        return table["tool"]["assetpipe"]
-    except KeyError:
-        raise UsageError(f"{path}: no [tool.assetpipe] section") from None
+    tool = table.get("tool")
+    if not isinstance(tool, dict) or "assetpipe" not in tool:
+        raise UsageError(f"{path}: no [tool.assetpipe] section")
+    if not isinstance(tool["assetpipe"], dict):
+        raise UsageError(f"{path}: tool.assetpipe: must be a table ([tool.assetpipe])")
+    return tool["assetpipe"]

@@ -2,8 +2,13 @@
 
 Each build whose assets differ from the newest entry's adds one entry (a
 build that changed nothing else but the commit adds none; `build --ref`
-builds count like any other): `<UTC time>-<assets hash>.json`, holding the
-manifest.  Names sort by time, so the newest N entries are the last N names.
+builds count like any other): `s<sequence>-<UTC time>-<assets hash>.json`,
+holding the manifest.  Entries are ordered by the sequence number (one more
+than the highest present), never by the time: a clock that jumps, or a
+machine whose clock runs ahead, must not reorder builds for `clean` or
+`sync --prune`.  Entries named before numbering (`<UTC time>-<hash>.json`)
+still read, ordered by time, before every numbered one.  The same naming
+serves the synced manifests of a destination (`sync_plan`).
 """
 from __future__ import annotations
 
@@ -11,10 +16,12 @@ import datetime
 import hashlib
 import json
 import os
+import posixpath
 import time
 from dataclasses import dataclass
 
 from assetpipe.errors import BuildError
+from assetpipe.manifest import manifest_problem
 from assetpipe.policy import twin_suffix
 from assetpipe.writer import write_atomic
 
@@ -39,11 +46,36 @@ def record(state_dir: str, assets: dict, manifest: bytes, now: float | None = No
     names = _names(state_dir)
     if names and names[-1].endswith(f"-{digest}.json"):
         return False
+    write_atomic(os.path.join(state_dir, HISTORY_DIR, next_entry_name(names, digest, now)),
+                 manifest)
+    return True
+
+
+def order_key(name: str) -> tuple[int, str]:
+    """Sort key of an entry name (or key ending in one): its sequence number;
+    pre-numbering entries (-1) keep their time order, ahead of numbered ones."""
+    base = posixpath.basename(name)
+    head = base.split("-", 1)[0]
+    if head[:1] == "s" and head[1:].isdigit():
+        return int(head[1:]), ""
+    return -1, base
+
+
+def next_entry_name(names: list[str], digest: str, now: float | None = None) -> str:
+    """`s<n+1>-<UTC time>-<digest>.json`, n the highest sequence among `names`."""
+    seq = max([0, *(order_key(n)[0] for n in names)]) + 1
     when = datetime.datetime.fromtimestamp(time.time() if now is None else now,
                                            datetime.timezone.utc)
-    name = f"{when.strftime(STAMP_FORMAT)}-{digest}.json"
-    write_atomic(os.path.join(state_dir, HISTORY_DIR, name), manifest)
-    return True
+    return f"s{seq:09d}-{when.strftime(STAMP_FORMAT)}-{digest}.json"
+
+
+def entry_time(name: str) -> float:
+    """Epoch seconds from an entry name's UTC time (informational: for
+    `clean --min-age`, never for ordering).  ValueError if malformed."""
+    parts = posixpath.basename(name).split("-")
+    stamp = parts[1] if order_key(name)[0] >= 0 else parts[0]
+    parsed = datetime.datetime.strptime(stamp, STAMP_FORMAT)
+    return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def entries(state_dir: str) -> list[Entry]:
@@ -55,11 +87,14 @@ def entries(state_dir: str) -> list[Entry]:
         try:
             with open(path, "rb") as f:
                 doc = json.loads(f.read())
-            stamp = datetime.datetime.strptime(name.split("-", 1)[0], STAMP_FORMAT)
-        except (OSError, ValueError) as exc:
+            created = entry_time(name)
+        except (OSError, ValueError, IndexError) as exc:
             raise BuildError(f"unreadable history entry ({exc}); remove it if it is stale",
                              path) from None
-        created = stamp.replace(tzinfo=datetime.timezone.utc).timestamp()
+        problem = manifest_problem(doc)
+        if problem:
+            raise BuildError(f"history entry is not an assetpipe manifest ({problem}); "
+                             "remove it if it is stale", path)
         found.append(Entry(name, created, frozenset(manifest_paths(doc))))
     return found
 
@@ -89,4 +124,5 @@ def _names(state_dir: str) -> list[str]:
         names = os.listdir(os.path.join(state_dir, HISTORY_DIR))
     except FileNotFoundError:
         return []
-    return sorted(n for n in names if n.endswith(".json") and not n.startswith("."))
+    return sorted((n for n in names if n.endswith(".json") and not n.startswith(".")),
+                  key=order_key)

@@ -16,7 +16,7 @@ from assetpipe import compress, naming
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension, is_compressible
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from assetpipe.writer import write_atomic, write_immutable
+from assetpipe.writer import VersionConflict, write_atomic, write_immutable
 
 
 @dataclass(frozen=True)
@@ -80,9 +80,7 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
         content, warnings = _optimized_png(job.logical_path, datas[0], settings, state_dir)
     else:
         content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
-    version = _version(content, job, settings)
-    versioned = naming.versioned_name(job.logical_path, version)
-    written = write_immutable(os.path.join(output, versioned), content)
+    versioned, written = _write_versioned(job, content, settings, output, warnings)
     built = Built(
         logical_path=job.logical_path, versioned_path=versioned, size=len(content),
         integrity="sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode(),
@@ -134,6 +132,25 @@ def _write_twins(built: Built, content: bytes, settings: Settings, output: str) 
             size = len(packed)
         built.encodings[encoding] = twin_path
         built.encoded_sizes[encoding] = size
+
+
+def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
+                     warnings: list[str]) -> tuple[str, bool]:
+    """Write the versioned file; (its path, whether it was written).  When a
+    strategy that does not hash the bytes ("mtime", "git") names a file that
+    already holds other bytes (a same-length edit with the same mtime:
+    `cp -p`, normalised tarballs), the file falls back to its content hash."""
+    versioned = naming.versioned_name(job.logical_path, _version(content, job, settings))
+    try:
+        return versioned, write_immutable(os.path.join(output, versioned), content)
+    except VersionConflict:
+        if settings.version_strategy == "hash":
+            raise
+    warnings.append(f"{job.logical_path}: {versioned} already holds other bytes (same "
+                    f"{settings.version_strategy} stamp, new content); versioned by content hash")
+    versioned = naming.versioned_name(
+        job.logical_path, naming.content_version(content, settings.version_length))
+    return versioned, write_immutable(os.path.join(output, versioned), content)
 
 
 def _version(content: bytes, job: Job, settings: Settings) -> str:

@@ -108,7 +108,14 @@ class Manifest:
         return self.entry(name)["path"]
 
     def url(self, name: str) -> str:
-        """url_prefix + the versioned path, percent-encoded ("a #1.png" -> "a%20%231.v….png")."""
+        """url_prefix + the versioned path, percent-encoded ("a #1.png" -> "a%20%231.v….png").
+
+        A query or fragment after a name the manifest knows is kept, as
+        Django's {% static %} does ("fonts/x.svg#icon" -> "…x.v….svg#icon")."""
+        if name not in self.assets:
+            cut = min((i for i in (name.find("?"), name.find("#")) if i > 0), default=-1)
+            if cut > 0 and name[:cut] in self.assets:
+                return self.url(name[:cut]) + name[cut:]
         return self.url_prefix + quote(self.path_of(name), safe="/")
 
     def integrity(self, name: str) -> str:
@@ -123,12 +130,32 @@ def _stamp(st: os.stat_result) -> tuple:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
+def manifest_problem(doc: object) -> str | None:
+    """Why `doc` (parsed JSON) is not an assetpipe manifest this version
+    reads, or None.  Every consumer that acts on a manifest (the build, clean,
+    sync --prune, the app) checks this first: a PWA's web-app manifest or a
+    truncated file must never be taken for one."""
+    if not isinstance(doc, dict):
+        return f"not a JSON object but {type(doc).__name__}"
+    version = doc.get("manifest_version")
+    if version != MANIFEST_VERSION:
+        return (f"manifest_version {version!r} is not supported "
+                f"(this assetpipe reads version {MANIFEST_VERSION})")
+    assets = doc.get("assets")
+    if not isinstance(assets, dict):
+        return "'assets' is not an object"
+    for name, entry in assets.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str) \
+                or not isinstance(entry.get("encodings", {}), dict):
+            return f"asset {name!r} has no 'path' string"
+    return None
+
+
 def _read(path: str) -> tuple[tuple, dict]:
     with open(path, "rb") as f:
         stamp = _stamp(os.fstat(f.fileno()))
         data = json.loads(f.read())
-    version = data.get("manifest_version")
-    if version != MANIFEST_VERSION:
-        raise ValueError(f"{path}: manifest_version {version!r} is not supported "
-                         f"(this assetpipe reads version {MANIFEST_VERSION})")
+    problem = manifest_problem(data)
+    if problem:
+        raise ValueError(f"{path}: not an assetpipe manifest: {problem}")
     return stamp, data

@@ -21,8 +21,10 @@ def period(every: str | None, default: float) -> float:
         seconds = float(every)
     except ValueError:
         seconds = 0.0
-    if not 0 < seconds < float("inf"):
-        raise UsageError(f"--every: {every!r} is not a positive number of seconds")
+    from assetpipe.config import MIN_EVERY
+    if not MIN_EVERY <= seconds < float("inf"):
+        raise UsageError(f"--every: {every!r} is not a number of seconds of at least "
+                         f"{MIN_EVERY:g}")
     return seconds
 
 

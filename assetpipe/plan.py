@@ -11,6 +11,7 @@ from dataclasses import replace
 from assetpipe.config import Config
 from assetpipe.errors import BuildError
 from assetpipe.graph import Link, RefPolicy, resolve_link, scan, scannable
+from assetpipe.policy import TWIN_SUFFIXES, is_reserved, misnamed
 from assetpipe.sources import SourceFile, expand_bundle
 from assetpipe.transforms import Settings, minifies
 
@@ -23,19 +24,56 @@ def outputs(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[st
             raise BuildError(f"bundle name {bundle.name!r} is also a source file; "
                              "rename the bundle or the file", config.config_path)
         plans[bundle.name] = expand_bundle(bundle, sources)
+    _reject_name_collisions(plans, sources)
     _reject_page_collisions(config, plans)
     return plans
 
 
+def _twin_of(name: str, names) -> str | None:
+    """The output `name` would shadow as its precompressed twin, if any."""
+    return next((name[:-len(s)] for s in TWIN_SUFFIXES
+                 if name.endswith(s) and name[:-len(s)] in names), None)
+
+
+def _reject_name_collisions(plans: dict[str, list[str]], sources: dict[str, SourceFile]) -> None:
+    """Names an output may not have: one that looks versioned, one that is
+    another output's twin (servers would send its bytes to gzip/br clients
+    instead of the real file's), one that is also a folder of outputs."""
+    folders = {name.rsplit("/", 1)[0] for name in plans if "/" in name}
+    folders |= {f.rsplit("/", i)[0] for f in list(folders) for i in range(1, f.count("/") + 1)}
+    for name in plans:
+        where = sources[name].abs_path if name in sources else f"bundle {name!r}"
+        problem = misnamed(name)
+        twin_of = _twin_of(name, plans)
+        if twin_of:
+            problem = (f"it would be taken for the precompressed twin of {twin_of!r}; "
+                       "delete it (the build writes its own twins) or rename it")
+        elif name in folders:
+            problem = "an output folder has the same name; rename one of them"
+        if problem:
+            raise BuildError(problem, where)
+
+
+def reserved_warnings(plans: dict[str, list[str]]) -> list[str]:
+    """Outputs at a plain name the tool owns (a PWA's `manifest.json`): they
+    are versioned and listed in the manifest, but no plain copy is written."""
+    return [f"{name}: this name belongs to the build manifest, so no plain copy is written; "
+            f"link it by its versioned URL (asset_url({name!r}))"
+            for name in plans if is_reserved(name)]
+
+
 def _reject_page_collisions(config: Config, plans: dict[str, list[str]]) -> None:
-    """A page rendered at an asset's plain name would be overwritten by every build."""
+    """A page rendered at an asset's plain name (or twin name) would be
+    overwritten by every build, or be served in its place."""
     if config.pages is None or config.pages.output != config.output:
         return
     for page in config.pages.pages:
-        if page.path in plans:
+        twin = _twin_of(page.path, plans) or next(
+            (name for name in plans if _twin_of(name, {page.path})), None)
+        if page.path in plans or twin:
             raise BuildError(f"page {page.path!r} ([[pages.page]]) has the same name as an "
-                             "asset in the output; rename the page or the source file",
-                             config.config_path)
+                             f"asset in the output{' or its twin' if twin else ''}; rename the "
+                             "page or the source file", config.config_path)
 
 
 def stat_key(members: list[str], sources: dict[str, SourceFile]) -> list[list[int]]:

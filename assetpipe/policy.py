@@ -13,6 +13,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from assetpipe.manifest import MANIFEST_NAME
+
 # One year: the longest max-age that caches honour (RFC 9111 advice); a
 # versioned name never changes its bytes, so it may be kept that long.
 IMMUTABLE_MAX_AGE = 31536000
@@ -88,8 +90,49 @@ VERSIONED_NAME_RE = re.compile(r"\.v[0-9a-f]{8,32}(?:\.[^./]+)?" + _TWIN_TAIL + 
 
 
 def is_versioned(path: str) -> bool:
-    """True for a name that caching treats as immutable (twins included)."""
+    """True for a name that caching treats as immutable (twins included).
+
+    The build refuses sources, bundles and pages whose names match (see
+    `misnamed`), so in a build's output this pattern names exactly the files
+    the build versioned: the server rules and sync can rely on it.
+    """
     return VERSIONED_NAME_RE.search(path) is not None
+
+
+# Plain names the tool owns at the output root: the build manifest and any
+# twin of it (a server would hand `manifest.json.gz` to gzip clients asking
+# for the manifest).
+RESERVED_ROOT_NAMES = frozenset((MANIFEST_NAME, *(MANIFEST_NAME + s for s in TWIN_SUFFIXES)))
+
+
+def is_reserved(path: str) -> bool:
+    """True for a plain name no source, bundle or page may be written at:
+    the manifest (and its twin names) or anything dot-named (tool state)."""
+    return path in RESERVED_ROOT_NAMES or any(part.startswith(".") for part in path.split("/"))
+
+
+def misnamed(path: str) -> str | None:
+    """Why a source, bundle or page may not have this output name, or None.
+
+    A name that looks versioned would be cached for a year by every server
+    rule and skipped by size in sync, although its bytes can change; and it
+    could be another asset's versioned file.
+    """
+    if is_versioned(path):
+        return ("its name looks versioned (.v<8-32 hex>), so servers and sync would treat "
+                "it as immutable; rename it (e.g. \".v-20241219\" or \"-v20241219\")")
+    return None
+
+
+def page_path_problem(path: str, in_build_output: bool) -> str | None:
+    """Why a page may not be written at `path`: the tool's own names (in the
+    build's output folder), or a name servers and sync would treat as an
+    immutable versioned file."""
+    if any(part.startswith(".") for part in path.split("/")):
+        return "dot-named paths are the tool's own state and are never served"
+    if in_build_output and is_reserved(path):
+        return "that name belongs to the build manifest"
+    return misnamed(path)
 
 
 # --- CORS -----------------------------------------------------------------

@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION
+from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION, manifest_problem
 from assetpipe.writer import write_atomic
 
 
@@ -21,11 +21,14 @@ def manifest_assets(built: list) -> dict:
 
 
 def read_current(output: str) -> dict | None:
+    """The output's manifest; None when absent, unreadable or not ours (a
+    corrupt manifest is replaced by the next build, never trusted)."""
     try:
         with open(os.path.join(output, MANIFEST_NAME), "rb") as f:
-            return json.loads(f.read())
+            doc = json.loads(f.read())
     except (OSError, ValueError):
         return None
+    return None if manifest_problem(doc) else doc
 
 
 def render_manifest(assets: dict, url_prefix: str, build_info: dict,

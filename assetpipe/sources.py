@@ -43,6 +43,7 @@ def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
     for entry in entries:
         if entry.name.startswith("."):
             continue
+        _check_name(entry.path)
         logical = prefix + entry.name
         if entry.is_symlink():
             target = os.path.realpath(entry.path)
@@ -63,6 +64,15 @@ def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
         if not entry.is_file():
             continue  # sockets, fifos
         found[logical] = SourceFile(logical, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _check_name(path: str) -> None:
+    """A name that is not UTF-8 cannot be a URL path, a manifest key or an S3 key."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        raise BuildError("file name is not valid UTF-8; rename the file", shown) from None
 
 
 @lru_cache(maxsize=256)

@@ -25,9 +25,23 @@ def load_state(state_dir: str, settings_key: str) -> tuple[dict, dict]:
             state = json.loads(f.read())
     except (OSError, ValueError):
         return {}, {}
-    if state.get("format") != STATE_FORMAT or state.get("settings") != settings_key:
+    # A corrupt cache is discarded (a full build follows), never trusted.
+    if (not isinstance(state, dict) or state.get("format") != STATE_FORMAT
+            or state.get("settings") != settings_key):
         return {}, {}
-    return state.get("assets", {}), state.get("links", {})
+    assets, links = state.get("assets"), state.get("links")
+    if not (isinstance(assets, dict) and isinstance(links, dict)
+            and all(_record_ok(r) for r in assets.values())
+            and all(isinstance(r, dict) and {"stat", "links"} <= r.keys() for r in links.values())):
+        return {}, {}
+    return assets, links
+
+
+def _record_ok(record) -> bool:
+    return (isinstance(record, dict) and {"stat", "deps", "built"} <= record.keys()
+            and isinstance(record["deps"], dict) and isinstance(record["built"], dict)
+            and isinstance(record["built"].get("encodings"), dict)
+            and isinstance(record["built"].get("versioned_path"), str))
 
 
 def save_state(state_dir: str, settings_key: str, assets: dict, links: dict) -> None:
@@ -68,14 +82,14 @@ def fingerprint_holds(output: str, state_dir: str, value: str) -> bool:
     (a file deleted — or a page written beside the assets) has its files stat'ed."""
     try:
         record = json.loads(read_marker(state_dir, "fingerprint") or "")
-    except ValueError:
-        return False
-    if record.get("value") != value:
-        return False
-    for folder, (mtime, names) in record["folders"].items():
-        if _mtime(output, folder) != mtime and not all(
-                os.path.exists(os.path.join(output, folder, name)) for name in names):
+        if record.get("value") != value:
             return False
+        for folder, (mtime, names) in record["folders"].items():
+            if _mtime(output, folder) != mtime and not all(
+                    os.path.exists(os.path.join(output, folder, name)) for name in names):
+                return False
+    except (ValueError, TypeError, AttributeError, KeyError):
+        return False  # a corrupt marker: the build does the work and rewrites it
     return True
 
 

@@ -24,20 +24,31 @@ import hashlib
 import json
 import os
 import time
-from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from assetpipe.config import Sync
+from assetpipe.config import Sync, is_inside
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import CORS_ANY, bucket_cors_rule, cors_origin, is_versioned
+from assetpipe.policy import CORS_ANY, bucket_cors_rule, cors_origin
 from assetpipe.sync_plan import (
-    INDEX_KEY, LocalFile, Plan, describe, history_is_current, history_key, history_keys,
-    history_to_read, keys_to_head, object_meta, parse_index, plan_sync,
-    render_index, trusted_hashes, twin_suffixes,
+    INDEX_KEY,
+    LocalFile,
+    ObjectMeta,
+    Plan,
+    history_is_current,
+    history_key,
+    history_keys,
+    history_to_read,
+    keys_to_head,
+    object_meta,
+    parse_index,
+    plan_sync,
+    render_index,
+    trusted_hashes,
 )
+from assetpipe.sync_scan import scan_output
 from assetpipe.sync_targets import FolderTarget, open_target
 
 
@@ -52,6 +63,8 @@ class SyncOptions:
     keep: int | None = None           # set = prune to the newest `keep` manifests
     max_delete: int | None = None
     cors: str = ""                    # origin for the bucket's CORS rule ("" = leave it)
+    protected: tuple[str, ...] = ()   # folders a folder DEST may not be in (the build's source)
+    state_dir: str | None = None      # the build's state folder (its history), from the config
 
 
 @dataclass
@@ -90,10 +103,11 @@ def bucket_cors_origin(dest: str, config, flag: bool) -> str:
 def run_sync(options: SyncOptions, progress=None) -> SyncReport:
     """Plan and (unless dry_run) carry out one sync; `progress(total)` -> advance(n)."""
     started = time.perf_counter()
-    target = open_target(options.dest, options.endpoint_url,
-                         options.settings.max_attempts, options.jobs)
-    _check_folders(options.source, target)
-    manifest_bytes, manifest, local = scan_output(options.source, options.settings)
+    target = open_target(options.dest, options.endpoint_url, options.settings.max_attempts,
+                         options.jobs, options.settings.state_prefix)
+    _check_folders(options.source, target, options.protected)
+    manifest_bytes, manifest, local = scan_output(options.source, options.settings,
+                                                  options.keep is not None, options.state_dir)
     remote = target.list()
     index_raw = target.get(INDEX_KEY) if INDEX_KEY in remote else None
     known = trusted_hashes(parse_index(index_raw), remote)
@@ -119,61 +133,16 @@ def run_sync(options: SyncOptions, progress=None) -> SyncReport:
     return report
 
 
-def scan_output(root: str, settings: Sync) -> tuple[bytes | None, dict | None, list[LocalFile]]:
-    """Snapshot the output folder: the manifest (bytes, parsed) first, then every file.
-
-    The build writes the manifest last, so everything the snapshot names was
-    already on disk when the walk starts.  Dot-named files and folders
-    (`.assetpipe/`, temp files) are never part of a sync.
-    """
-    if not os.path.isdir(root):
-        raise BuildError("source folder does not exist (run `assetpipe build` first)", root)
-    try:
-        with open(os.path.join(root, MANIFEST_NAME), "rb") as f:
-            manifest_bytes = f.read()
-        manifest = json.loads(manifest_bytes)
-    except FileNotFoundError:
-        manifest_bytes, manifest = None, None
-    except ValueError as exc:
-        raise BuildError(f"not valid JSON: {exc}", os.path.join(root, MANIFEST_NAME)) from None
-    keys = [k for k in _walk(root) if k != MANIFEST_NAME]
-    local = []
-    for key, body, type_path, encoding in describe(keys, twin_suffixes(manifest),
-                                                   settings.gzip_in_place):
-        path = os.path.join(root, *body.split("/"))
-        meta = object_meta(key, type_path, encoding, settings.short_max_age)
-        sha = None if is_versioned(key) else _file_sha256(path)
-        local.append(LocalFile(key, path, os.path.getsize(path), sha, meta))
-    if manifest_bytes is not None:
-        local.append(LocalFile(MANIFEST_NAME, os.path.join(root, MANIFEST_NAME),
-                               len(manifest_bytes), hashlib.sha256(manifest_bytes).hexdigest(),
-                               object_meta(MANIFEST_NAME, MANIFEST_NAME, None,
-                                           settings.short_max_age), manifest_bytes))
-    return manifest_bytes, manifest, local
-
-
-def _walk(root: str) -> list[str]:
-    keys = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        rel = os.path.relpath(folder, root).replace(os.sep, "/")
-        keys.extend(name if rel == "." else f"{rel}/{name}"
-                    for name in sorted(files) if not name.startswith("."))
-    return keys
-
-
-def _file_sha256(path: str) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
-
-
-def _check_folders(source: str, target) -> None:
+def _check_folders(source: str, target, protected: tuple[str, ...]) -> None:
     if not isinstance(target, FolderTarget):
         return
-    src, dst = os.path.realpath(source), os.path.realpath(target.root)
-    if src == dst or dst.startswith(src + os.sep) or src.startswith(dst + os.sep):
+    if is_inside(target.root, source) or is_inside(source, target.root):
         raise UsageError(f"DEST {target.root!r} overlaps the source folder {source!r}; "
                          "choose a separate folder")
+    for folder in protected:
+        if is_inside(target.root, folder):
+            raise UsageError(f"DEST {target.root!r} is inside the build's source folder "
+                             f"{folder!r}: the next build would publish it again")
 
 
 def _check_references(manifest: dict, local: list[LocalFile], remote: dict, root: str) -> None:
@@ -210,6 +179,7 @@ def _execute(plan: Plan, target, remote: dict, local: list[LocalFile],
     manifest_bytes, index_raw = state
     advance = progress(len(plan.uploads)) if progress and plan.uploads else None
     done: dict[str, tuple[str, str]] = {}          # key -> (sha256, etag) of what we put
+    target.sweep()
     for phase in plan.phases:
         for key, sha, etag, size in _parallel(lambda f: _upload(target, f), phase,
                                               options.jobs, advance):
@@ -219,6 +189,7 @@ def _execute(plan: Plan, target, remote: dict, local: list[LocalFile],
     if manifest_bytes is not None:
         _record_history(target, remote, manifest_bytes, options.settings)
     _write_index(target, remote, local, done, index_raw, options.settings)
+    target.retire_legacy()
     if plan.deletes:
         target.delete(plan.deletes)
         report.deleted = len(plan.deletes)
@@ -234,7 +205,22 @@ def _upload(target, f: LocalFile) -> tuple[str, str, str, int]:
         except OSError as exc:
             raise BuildError(f"cannot read file: {exc.strerror}", f.path) from None
     sha = hashlib.sha256(body).hexdigest()
-    return f.key, sha, target.put(f.key, body, f.meta, sha), len(body)
+    return f.key, sha, target.put(f.key, body, _charset_checked(f), sha), len(body)
+
+
+def _charset_checked(f: LocalFile) -> ObjectMeta:
+    """The build copies a text file that is not UTF-8 unchanged: it must not be
+    announced as `charset=utf-8` (checked on the uncompressed bytes, at upload)."""
+    if f.text_path is None:
+        return f.meta
+    try:
+        with open(f.text_path, "rb") as fh:
+            fh.read().decode("utf-8")
+    except UnicodeDecodeError:
+        return replace(f.meta, content_type=f.meta.content_type.split(";")[0])
+    except OSError as exc:
+        raise BuildError(f"cannot read file: {exc.strerror}", f.text_path) from None
+    return f.meta
 
 
 def _record_history(target, remote: dict, manifest_bytes: bytes, settings: Sync) -> None:
@@ -242,8 +228,7 @@ def _record_history(target, remote: dict, manifest_bytes: bytes, settings: Sync)
     sha = hashlib.sha256(manifest_bytes).hexdigest()
     if history_is_current(history_keys(remote), sha):
         return
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
-    target.put(history_key(stamp, sha), manifest_bytes,
+    target.put(history_key(history_keys(remote), sha), manifest_bytes,
                object_meta(MANIFEST_NAME, MANIFEST_NAME, None, settings.short_max_age), sha)
 
 

@@ -20,6 +20,7 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 
+from assetpipe.history import next_entry_name, order_key
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.media_types import content_type_header
 from assetpipe.policy import (
@@ -57,10 +58,12 @@ class LocalFile:
     sha256: str | None          # hash of those bytes; None for versioned keys (compared by name)
     meta: ObjectMeta
     content: bytes | None = None  # snapshot taken at scan time (the manifest)
+    text_path: str | None = None  # for a text type: the file whose bytes decide the charset
+    lookalike: bool = False       # named like a versioned file, but the build did not version it
 
     @property
     def versioned(self) -> bool:
-        return is_versioned(self.key)
+        return is_versioned(self.key) and not self.lookalike
 
 
 @dataclass(frozen=True)
@@ -81,9 +84,12 @@ class Plan:
         return [f for phase in self.phases for f in phase]
 
 
-def object_meta(key: str, type_path: str, encoding: str | None, short_max_age: int) -> ObjectMeta:
-    """Headers for `key`: the type of `type_path` (a twin's original), caching by name."""
-    cache = IMMUTABLE_CACHE_CONTROL if is_versioned(key) else short_cache_control(short_max_age)
+def object_meta(key: str, type_path: str, encoding: str | None, short_max_age: int,
+                lookalike: bool = False) -> ObjectMeta:
+    """Headers for `key`: the type of `type_path` (a twin's original), caching by
+    name, unless the build says the name only looks versioned."""
+    immutable = is_versioned(key) and not lookalike
+    cache = IMMUTABLE_CACHE_CONTROL if immutable else short_cache_control(short_max_age)
     return ObjectMeta(content_type_header(type_path), cache, encoding)
 
 
@@ -150,10 +156,11 @@ def plan_sync(local: list[LocalFile], remote: dict[str, RemoteObject], known: di
         if _is_current(f, remote.get(f.key), known.get(f.key)):
             plan.skips.append(f.key)
         else:
-            plan.phases[upload_phase(f.key)].append(f)
+            plan.phases[upload_phase(f.key, f.versioned)].append(f)
     if keep is not None:
+        plain = {f.key for f in local if not f.versioned}   # look-alikes included
         plan.deletes = sorted(k for k in remote if is_versioned(k) and k not in keep
-                              and not k.startswith(STATE_PREFIX))
+                              and k not in plain and not k.startswith(STATE_PREFIX))
     return plan
 
 
@@ -163,20 +170,22 @@ def _is_current(f: LocalFile, obj: RemoteObject | None, remote_sha: str | None) 
     return f.versioned or remote_sha == f.sha256
 
 
-def upload_phase(key: str) -> int:
+def upload_phase(key: str, versioned: bool) -> int:
     if key == MANIFEST_NAME:
         return MANIFEST
-    return VERSIONED if is_versioned(key) else PLAIN
+    return VERSIONED if versioned else PLAIN
 
 
-def history_key(stamp: str, sha256: str) -> str:
-    """`.assetpipe/manifests/<UTC stamp>-<hash>.json`: names sort by age."""
-    return f"{HISTORY_PREFIX}{stamp}-{sha256[:16]}.json"
+def history_key(history: list[str], sha256: str, now: float | None = None) -> str:
+    """`.assetpipe/manifests/s<sequence>-<UTC time>-<hash>.json`, numbered
+    after the entries already there: the order is the order in which syncs
+    recorded them, whatever each machine's clock says (history.order_key)."""
+    return HISTORY_PREFIX + next_entry_name(history, sha256[:16], now)
 
 
 def history_keys(remote_keys, newest_first: bool = True) -> list[str]:
     keys = [k for k in remote_keys if k.startswith(HISTORY_PREFIX) and k.endswith(".json")]
-    return sorted(keys, reverse=newest_first)
+    return sorted(keys, key=order_key, reverse=newest_first)
 
 
 def history_is_current(history: list[str], manifest_sha: str) -> bool:

@@ -21,14 +21,23 @@ def _temp_path(path: str) -> str:
     return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}-{name}")
 
 
+class VersionConflict(BuildError):
+    """A versioned name already holds other bytes."""
+
+
 def write_atomic(path: str, content: bytes) -> None:
-    """Replace `path` with `content` via temp file + rename."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
+    """Replace `path` with `content` via temp file + rename.  Errors name
+    `path` (a full disk or a folder in the way must not name the temp file)."""
     tmp = _temp_path(path)
     try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(tmp, "wb") as f:
             f.write(content)
         os.replace(tmp, path)
+    except OSError as exc:
+        remove_file(tmp)
+        what = "is a folder" if os.path.isdir(path) else f"cannot write: {exc.strerror or exc}"
+        raise BuildError(what, path) from None
     except BaseException:
         remove_file(tmp)
         raise
@@ -37,19 +46,21 @@ def write_atomic(path: str, content: bytes) -> None:
 def write_immutable(path: str, content: bytes) -> bool:
     """Write a versioned file unless it is there already; False if it was.
 
-    A versioned name always denotes the same bytes, so an existing file is
-    trusted by name; a size mismatch means something else wrote it and we
-    refuse to overwrite what may already be published.
+    A versioned name always denotes the same bytes, but an existing file is
+    checked by content, not size: with the "mtime" strategy a same-length
+    edit keeps its name, and trusting the old bytes would publish them
+    under the new integrity.  Other bytes raise VersionConflict: what is
+    there may already be published, so it is never overwritten.
     """
     try:
-        size = os.stat(path).st_size
+        with open(path, "rb") as f:
+            same = f.read(len(content) + 1) == content
     except FileNotFoundError:
         write_atomic(path, content)
         return True
-    if size != len(content):
-        raise BuildError(f"refusing to overwrite versioned file with different content "
-                         f"({size} bytes on disk, {len(content)} new); remove it if it is stale",
-                         path)
+    if not same:
+        raise VersionConflict("refusing to overwrite versioned file with different content; "
+                              "remove it if it is stale", path)
     return False
 
 
@@ -75,15 +86,30 @@ def link_or_copy(src: str, dst: str) -> None:
         raise
 
 
-def remove_temp_files(top: str) -> int:
-    """Delete temp files a killed build left under `top`; returns how many."""
+def remove_temp_files(top: str, only_dead: bool = False) -> int:
+    """Delete temp files a killed build left under `top`; returns how many.
+    `only_dead` spares those of a process still running (see temp_owner_alive)."""
     removed = 0
     for folder, dirs, files in os.walk(top):
         for name in files:
-            if name.startswith(TEMP_PREFIX):
+            if name.startswith(TEMP_PREFIX) and not (only_dead and temp_owner_alive(name)):
                 remove_file(os.path.join(folder, name))
                 removed += 1
     return removed
+
+
+def temp_owner_alive(name: str) -> bool:
+    """True while the process that made temp file `name` (its pid is in the
+    name) may still rename it into place: a pool worker orphaned by a killed
+    build, or another sync into the same folder."""
+    try:
+        pid = int(name[len(TEMP_PREFIX):].split("-", 1)[0])
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (ValueError, PermissionError):
+        return True  # not ours to judge: leave it
+    return True
 
 
 class OutputLock:

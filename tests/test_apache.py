@@ -361,3 +361,22 @@ def test_corpus_slice_passes_the_check(corpus_dir, request):
         entry = site.manifest["assets"][logical]
         got = site.get(entry["path"], Accept_Encoding="gzip")
         assert got.body == site.file(entry["encodings"]["gzip"])
+
+
+def test_rules_work_under_a_parent_options_none(request):
+    """mod_rewrite needs FollowSymLinks (or SymLinksIfOwnerMatch): under a parent
+    `Options None` the rules must set it themselves, or every request is a 403."""
+    parent = '<Directory />\n    Options None\n</Directory>\n'
+    site = _site(request, "/static/", "", parent)
+    entry = site.manifest["assets"]["css/site.css"]
+    response = site.get(entry["path"], Accept_Encoding="gzip")
+    assert response.status == 200 and response.headers.get("Content-Encoding") == "gzip"
+    # Negative control: the same rules without the Options line's FollowSymLinks.
+    rules = (site.httpd.workdir / "assetpipe.conf").read_text()
+    assert "+FollowSymLinks" in rules
+    stripped = site.httpd.workdir / "stripped.conf"
+    stripped.write_text(rules.replace(" +FollowSymLinks", ""))
+    bare = Httpd(parent + f'Include "{stripped}"\n')
+    request.addfinalizer(bare.cleanup)
+    bare.start()
+    assert fetch(f"{bare.base_url}/static/{entry['path']}", "GET", {}).status == 403

@@ -115,6 +115,13 @@ def local_tree(root) -> dict[str, bytes]:
     return out
 
 
+def rel_key(key: str) -> str:
+    """A bucket key as sync names it: relative to PREFIX; the state (kept beside
+    the public prefix, in `.assetpipe/<prefix>/`) as `.assetpipe/...`."""
+    state = f".assetpipe/{PREFIX}/"
+    return ".assetpipe/" + key[len(state):] if key.startswith(state) else key[len(PREFIX) + 1:]
+
+
 def remote_tree(client, bucket, prefix=PREFIX) -> dict[str, bytes]:
     out = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
@@ -175,7 +182,8 @@ def test_manifest_upload_starts_after_every_asset_finished(site, bucket, proxy):
     sync(output_of(site), f"s3://{name}/{PREFIX}", proxy.url)
     puts = proxy.ops("put")
     manifest_put = next(r for r in puts if r.key == f"{PREFIX}/manifest.json")
-    assets = [r for r in puts if not r.key.startswith((f"{PREFIX}/.", f"{PREFIX}/manifest.json"))]
+    assets = [r for r in puts if r.key.startswith(f"{PREFIX}/")
+              and not r.key.startswith((f"{PREFIX}/.", f"{PREFIX}/manifest.json"))]
     assert assets and manifest_put.start >= max(r.end for r in assets)
     versioned = [r for r in assets if is_versioned(r.key)]
     plain = [r for r in assets if not is_versioned(r.key)]
@@ -191,7 +199,8 @@ def test_second_sync_issues_no_put_and_one_listing(site, bucket, proxy):
     counts = proxy.counts()
     assert report.uploaded == 0 and report.skipped == len(local_tree(out))
     assert counts.get("put", 0) == 0 and counts.get("head", 0) == 0
-    assert counts == {"list": 1, "get": 1}   # one listing page, the index
+    # One listing page of the public prefix, one of the state beside it, the index.
+    assert counts == {"list": 2, "get": 1}
 
 
 def test_editing_one_html_file_reuploads_only_what_it_changed(site, bucket, proxy):
@@ -203,7 +212,7 @@ def test_editing_one_html_file_reuploads_only_what_it_changed(site, bucket, prox
     rebuild(site)
     proxy.reset()
     sync(out, f"s3://{name}/{PREFIX}", proxy.url)
-    keys = {r.key[len(PREFIX) + 1:] for r in proxy.ops("put")}
+    keys = {rel_key(r.key) for r in proxy.ops("put")}
     entry = json.loads(open(os.path.join(out, "manifest.json"), "rb").read())["assets"]["index.html"]
     derived = {entry["path"], *entry["encodings"].values(), "index.html",
                *("index.html" + twin[len(entry["path"]):] for twin in entry["encodings"].values())}
@@ -295,7 +304,7 @@ def test_failure_without_retries_exits_1_and_a_rerun_uploads_nothing_twice(
     status = main(["sync", dest, "--config", str(site), "--endpoint-url", proxy.url])
     assert status == 0
     reput = {r.key for r in proxy.ops("put")} & stored
-    assert {k for k in reput if not k.startswith(f"{PREFIX}/.")} == set()
+    assert {k for k in reput if not rel_key(k).startswith(".")} == set()
     assert_manifest_complete(client, name)
     assert {k: v for k, v in remote_tree(client, name).items() if not k.startswith(".")} \
         == local_tree(output_of(site))

@@ -69,7 +69,9 @@ def test_twin_suffixes_come_from_the_manifest():
 
 
 def test_history_selection_counts_the_current_manifest():
-    keys = [history_key(f"2026010{i}T000000.000000Z", f"{i}" * 64) for i in range(1, 5)]
+    keys: list[str] = []
+    for i in range(1, 5):  # each machine's clock a day behind the last: order by sequence
+        keys.append(history_key(keys, f"{i}" * 64, now=1.8e9 - i * 86400))
     newest_first = history_keys(keys + ["other.json", INDEX_KEY])
     assert newest_first == keys[::-1]
     assert history_to_read(newest_first, "9" * 64, 2) == [keys[3]]
