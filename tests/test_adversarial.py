@@ -63,6 +63,7 @@ from conftest import (
     manifest_problems,
     published_files,
     run_cli,
+    state_dir,
     temp_litter,
     write_config,
     write_tree,
@@ -324,16 +325,16 @@ def _clock(monkeypatch, seconds: float) -> None:
 def test_local_history_is_ordered_by_sequence_not_clock(tmp_path, monkeypatch):
     from assetpipe import history
     cfg = site(tmp_path, {"a.js": "var a = 0;\n"})
-    out = str(tmp_path / "out")
+    out, state = str(tmp_path / "out"), str(state_dir(cfg))
     paths = []
     for i, clock in enumerate((2.0e9, 1.9e9, 1.8e9)):   # the clock runs backwards
         (tmp_path / "static" / "a.js").write_text(f"var a = {i};\n")
         _clock(monkeypatch, clock)
         build_dir(cfg)
         paths.append(load_manifest(Path(out))["assets"]["a.js"]["path"])
-    assert [sorted(e.paths & set(paths)) for e in history.entries(out)] == [[p] for p in paths]
+    assert [sorted(e.paths & set(paths)) for e in history.entries(state)] == [[p] for p in paths]
     from assetpipe.clean import plan_clean
-    assert plan_clean(out, keep=2, min_age=0, now=2.1e9).files == [paths[0]]
+    assert plan_clean(out, state, keep=2, min_age=0, now=2.1e9).files == [paths[0]]
 
 
 def test_prune_is_not_fooled_by_a_clock_running_ahead(tmp_path):
@@ -357,13 +358,12 @@ def test_old_time_named_history_entries_still_read(tmp_path):
     from assetpipe import history
     cfg = site(tmp_path, {"a.js": "var a = 0;\n"})
     build_dir(cfg)
-    out = tmp_path / "out"
-    folder = out / history.HISTORY_DIR
+    folder = state_dir(cfg) / history.HISTORY_DIR
     (new,) = os.listdir(folder)
     os.rename(folder / new, folder / ("29990101T000000.000000Z-" + new.rsplit("-", 1)[1]))
     (tmp_path / "static" / "a.js").write_text("var a = 1;\n")
     build_dir(cfg)
-    names = [e.name for e in history.entries(str(out))]
+    names = [e.name for e in history.entries(str(state_dir(cfg)))]
     assert names[0].startswith("2999") and names[1].startswith("s000000001-")
 
 
@@ -501,7 +501,7 @@ def _history_entry(tmp_path):
     cfg = site(tmp_path, {"a.js": "1"})
     build_dir(cfg)
     name = "20260101T000000.000000Z-0123456789abcdef.json"
-    (tmp_path / "out" / history.HISTORY_DIR / name).write_text('{"assets": []}')
+    (state_dir(cfg) / history.HISTORY_DIR / name).write_text('{"assets": []}')
     return ["clean", "--config", cfg], 1, name
 
 
@@ -537,10 +537,10 @@ def test_crash_cases_are_one_line_errors(tmp_path, capsys, case):
 
 
 @pytest.mark.parametrize("file, content", [
-    (".assetpipe/state.json", "[]"), (".assetpipe/fingerprint", "[]"),
+    ("state/state.json", "[]"), ("state/fingerprint", "[]"),
     ("manifest.json", '{"manifest_version": 1, "assets": []}'),
     ("manifest.json", '{"manifest_version": 1, "assets": {"x": {}}}'),
-    (".assetpipe/state.json",
+    ("state/state.json",
      '{"format": 1, "settings": "%s", "assets": {"a.js": {"stat": 1}}, "links": {}}'),
 ])
 def test_corrupt_state_is_discarded(tmp_path, file, content):
@@ -551,7 +551,8 @@ def test_corrupt_state_is_discarded(tmp_path, file, content):
     expected = load_manifest(out)["assets"]
     if "%s" in content:
         content = content % settings_for(load_config(str(cfg))).key()
-    (out / file).write_text(content)
+    target = state_dir(cfg) / file[len("state/"):] if file.startswith("state/") else out / file
+    target.write_text(content)
     (tmp_path / "static" / "b.css").write_text("b{color:red}")   # not a no-op
     assert cli("build", "--config", cfg) == 0
     assert manifest_problems(out) == []
@@ -675,6 +676,11 @@ def _plain_files(output: Path) -> dict[str, bytes]:
             if not is_versioned(k) and k != "manifest.json"}
 
 
+def _served(dest: Path) -> dict[str, bytes]:
+    """A folder DEST's files without the sync's own state (index, history)."""
+    return {k: v for k, v in published_files(dest).items() if not k.startswith(".assetpipe/")}
+
+
 def _clone(src: Path, dst: Path) -> None:
     """Hard links are safe: every write replaces a file by rename, none edits one in place."""
     shutil.copytree(src, dst, copy_function=os.link)
@@ -692,13 +698,13 @@ def kill_site(corpus_dir, tmp_path_factory):
     cfg = write_config(root, output="new")
     started = time.monotonic()
     _run(["build", "--config", str(cfg)])
-    return root, time.monotonic() - started
+    return root, time.monotonic() - started, state_dir(old_cfg)
 
 
 def test_killed_builds_converge(kill_site, tmp_path):
     """20 kills at random moments: the previous state stays valid each time, and the rerun
     gives exactly what a clean build gives (manifest, plain copies: stale ones removed)."""
-    root, cold_seconds = kill_site
+    root, cold_seconds, old_state = kill_site
     old_assets = load_manifest(root / "old")["assets"]
     expected = load_manifest(root / "new")["assets"]
     expected_plain = _plain_files(root / "new")
@@ -706,8 +712,9 @@ def test_killed_builds_converge(kill_site, tmp_path):
     for round_no in range(20):
         out = tmp_path / f"out{round_no}"
         _clone(root / "old", out)
+        shutil.copytree(old_state, tmp_path / f"state{round_no}")   # the old build's cache too
         cfg = write_config(tmp_path, source=root / "static", output=out.name,
-                           name=f"{round_no}.toml")
+                           extra=f'state_dir = "state{round_no}"\n', name=f"{round_no}.toml")
         delay = rng.uniform(0, cold_seconds * 1.2)
         where = f"round {round_no}, killed after {delay:.2f}s of {cold_seconds:.2f}s"
         _kill_at_random(["build", "--config", str(cfg), "--quiet"], delay)
@@ -722,7 +729,7 @@ def test_killed_builds_converge(kill_site, tmp_path):
 def test_killed_syncs_converge(kill_site, tmp_path):
     """10 kills of `sync --prune` into a folder: the destination's manifest always names
     files that are there, and the rerun leaves what an uninterrupted sync leaves."""
-    root, _ = kill_site
+    root = kill_site[0]
     base = tmp_path / "base"
     args = ["--prune", "--keep", "1", "--quiet"]
     _run(["sync", str(base), "--source", str(root / "old"), *args])
@@ -731,7 +738,7 @@ def test_killed_syncs_converge(kill_site, tmp_path):
     started = time.monotonic()
     _run(["sync", str(reference), "--source", str(root / "new"), *args])
     sync_seconds = time.monotonic() - started
-    expected = published_files(reference)
+    expected = _served(reference)
     old_manifest, new_manifest = load_manifest(root / "old"), load_manifest(root / "new")
     rng = random.Random(1213)
     for round_no in range(10):
@@ -743,5 +750,5 @@ def test_killed_syncs_converge(kill_site, tmp_path):
         assert manifest_problems(dest) == [], where
         assert load_manifest(dest) in (old_manifest, new_manifest), where
         _run(["sync", str(dest), "--source", str(root / "new"), *args])
-        assert published_files(dest) == expected, where
+        assert _served(dest) == expected, where
         assert temp_litter(dest) == [], where
