@@ -23,8 +23,8 @@ SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # The pixel budget, checked on the IHDR before anything is decoded: a worker
 # holds a few RGBA copies of the image (4 bytes a pixel each), so a 9000x9000
-# PNG of 80 KB cost 1.4 GB.  16 megapixels (4096x4096) bounds a worker near
-# 300 MB; larger images are copied unchanged with a warning.  A fixed number,
+# PNG of 80 KB cost 1.4 GB.  16 megapixels (4096x4096) bounds a build near
+# 350 MB (measured); larger images are copied unchanged with a warning.  A fixed number,
 # so a worker's result never depends on a global someone else changed.
 MAX_PIXELS = 16_777_216
 
