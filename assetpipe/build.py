@@ -36,6 +36,9 @@ class BuildReport:
     noop: bool = False
     manifest_changed: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Per result kind (png, min, gzip, br): local / remote hits and computed;
+    # with [cache] remote, "remote": the store's traffic (cache_remote.Traffic).
+    cache: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -109,9 +112,26 @@ def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
     return gitinfo.head_stamp(config.source)
 
 
+def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> BuildReport:
+    """`build --shard K/N`: compute and push the expensive results of one
+    N-th of the outputs (cache_build.shard_nodes) in a scratch folder (output
+    and state); the output folder, its manifest and its state are not touched."""
+    import dataclasses
+    import tempfile
+    started = time.perf_counter()
+    origin = gitinfo.find_origin(config.source) if config.versioning.strategy == "git" else None
+    with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
+        scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
+                                             state_dir=os.path.join(scratch, "state"))
+        report = _build(scratch_config, scan_sources(config.source),
+                        workers or os.cpu_count() or 1, None, origin, shard)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
-           origin: gitinfo.Origin | None) -> BuildReport:
-    from assetpipe import graph, plan
+           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
+    from assetpipe import cache_build, graph, plan
     from assetpipe.jobs import Built, Job, outputs_exist
     from assetpipe.runner import Runner
     settings = settings_for(config)
@@ -131,6 +151,11 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
     graph.levels(deps)  # a reference cycle is an error naming it, before any work
+    if shard is not None:
+        sizes = {logical: sum(sources[m].size for m in members)
+                 for logical, members in plans.items()}
+        deps = {node: deps[node] for node in cache_build.shard_nodes(deps, sizes, shard)}
+    fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
     versioned: dict[str, str] = {}
     records: dict[str, dict] = {}
 
@@ -162,14 +187,17 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     with Runner(settings, config.output, config.state_dir, workers, advance, finished) as runner:
         reused, done = runner.run_graph(deps, prepare, changed_bytes)
     built = reused + done
-    _write_unversioned(built, config)
     report = _report(built, done)
     report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
                            + plan.reserved_warnings(plans))
-    report.manifest_changed = _publish(config, built, git.build_info())
-    for b in built:
-        records[b.logical_path]["built"] = b.as_dict()
-    state.save_state(config.state_dir, settings_key, records, link_cache)
+    if shard is None:
+        _write_unversioned(built, config)
+        report.manifest_changed = _publish(config, built, git.build_info())
+        for b in built:
+            records[b.logical_path]["built"] = b.as_dict()
+        state.save_state(config.state_dir, settings_key, records, link_cache)
+    report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
+    report.warnings.extend(cache_warnings)
     return report
 
 

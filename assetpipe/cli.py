@@ -59,11 +59,17 @@ def cli(ctx, debug):
 @click.option("--ref", metavar="REF", help="Build the sources as of a tag, branch or commit "
               "(with the working tree's config) without touching the working tree.")
 @click.option("--watch", is_flag=True, help="Keep rebuilding when a source or the config changes.")
+@click.option("--shard", metavar="K/N", help="Warm the remote cache: compute and push the "
+              "expensive results of one N-th of the outputs; publish nothing.")
 @click.option("--debug", is_flag=True, hidden=True)
 @click.pass_context
-def build(ctx, config_file, jobs, as_json, quiet, ref, watch, debug):
+def build(ctx, config_file, jobs, as_json, quiet, ref, watch, shard, debug):
     """One full build of the output folder (incremental when a cache is present)."""
     ctx.obj["debug"] |= debug
+    if shard:
+        from assetpipe.cli_cache import warm_shard
+        warm_shard(_load(config_file), shard, jobs, as_json, ref or watch)
+        return
     if watch:
         if ref or as_json:
             raise UsageError("--watch cannot be combined with --ref or --json")
@@ -346,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
+
+from assetpipe.cli_cache import cache  # noqa: E402 - it uses the group defined above
+
+cli.add_command(cache)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -142,6 +142,19 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Cache:
+    # Shared store of expensive results (docs/cache.md): "s3://bucket/prefix";
+    # "" = the local cache only.  Credentials come from boto3's usual chain.
+    remote: str = ""
+    endpoint_url: str = ""          # an S3-compatible endpoint; "" = AWS
+    timeout: int = 2                # seconds per request (connect, and each read)
+    # Seconds the fetch before the build, and the push after it, may take in
+    # all: a slow or failing store costs at most this, then the build goes on.
+    budget: int = 5
+    push_jobs: int = 4              # concurrent uploads
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -159,6 +172,7 @@ class Config:
     nginx: Nginx = field(default_factory=Nginx)
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
+    cache: Cache = field(default_factory=Cache)
 
     @property
     def root(self) -> str:
@@ -176,7 +190,7 @@ class Config:
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache, "serve": Serve,
             "nginx": Nginx,
-            "sync": Sync}
+            "sync": Sync, "cache": Cache}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
@@ -191,7 +205,8 @@ CHOICES = {
 RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
           "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
           "apache.short_max_age": (0, IMMUTABLE_MAX_AGE),
-          "sync.short_max_age": (0, IMMUTABLE_MAX_AGE), "sync.max_attempts": (1, 20)}
+          "sync.short_max_age": (0, IMMUTABLE_MAX_AGE), "sync.max_attempts": (1, 20),
+          "cache.timeout": (1, 60), "cache.budget": (1, 600), "cache.push_jobs": (1, 64)}
 
 
 def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
@@ -395,6 +410,8 @@ def _parse_section(name: str, cls, raw) -> object:
         # Each lands verbatim in one nginx directive.
         if re.search(r"[;{}\"'#\n]", value):
             raise UsageError(f"nginx.{key}: {value!r} must not contain ; {{ }} quotes or #")
+    if name == "cache" and raw.get("remote"):
+        _check_remote(raw["remote"])
     return cls(**raw)
 
 
@@ -413,6 +430,11 @@ def _check_cors(value: str) -> None:
         return
     raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
                      "like \"https://www.example.com\" (no path, no trailing /)")
+
+
+def _check_remote(value: str) -> None:
+    if not re.fullmatch(r"s3://[^/\s]+(/\S*)?", value):
+        raise UsageError(f"cache.remote: {value!r} is not an s3://bucket/prefix URL")
 
 
 def _check_type(key: str, value, expected: type) -> None:
