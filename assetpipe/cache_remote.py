@@ -127,6 +127,15 @@ def _run_bounded(calls: Iterable[Callable[[], None]], workers: int, deadline: fl
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _within(deadline: float, call: Callable[[], list]) -> list:
+    """call() on a helper thread; TimeoutError when it outlives the deadline."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetpipe-cache")
+    try:
+        return pool.submit(call).result(timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
 
@@ -139,7 +148,8 @@ def fetch(spec: Cache, folder: str, tags: set[str], traffic: Traffic) -> set[str
     fetched: set[str] = set()
     try:
         store = Store(spec)
-        names = sorted(o["Key"][len(store.prefix):] for o in store.listing()
+        names = _within(deadline, store.listing)
+        names = sorted(o["Key"][len(store.prefix):] for o in names
                        if o["Key"].endswith(".index"))
         indexes: dict[str, list] = {}
 
