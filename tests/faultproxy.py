@@ -2,14 +2,17 @@
 127.0.0.1 in front of moto_server that answers a share of requests with a
 500, a connection reset, or silence (a hang until the client gives up).
 
-Which requests fail is decided by a seeded RNG per (method, path, attempt),
-so a run is repeatable however the client's threads interleave.
+Failures are spread evenly by count: a running total grows by `fail_rate`
+per request and each time it passes 1 that request fails, with the kinds
+taken in turn.  The first request always fails (so even a build of a few
+requests meets a fault, and the client's retry is exercised); at 0.1, every
+tenth after it.  A build makes only a handful of requests (its results
+travel in packs), which an RNG at 10% would often leave untouched.
 """
 from __future__ import annotations
 
 import contextlib
 import http.client
-import random
 import socket
 import struct
 import threading
@@ -23,12 +26,12 @@ FAULTS = ("500", "reset", "hang")
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, fail_rate: float, faults=FAULTS, seed: int = 0):
+    def __init__(self, upstream: str, fail_rate: float, faults=FAULTS):
         self.upstream = urllib.parse.urlsplit(upstream)
-        self.fail_rate, self.faults, self.seed = fail_rate, tuple(faults), seed
+        self.fail_rate, self.faults = fail_rate, tuple(faults)
         self.injected: dict[str, int] = dict.fromkeys(FAULTS, 0)
         self.requests = 0
-        self._attempts: dict[str, int] = {}
+        self._total = 1.0 - fail_rate + 1e-9
         self._lock = threading.Lock()
         self.closing = threading.Event()
         handler = type("Handler", (_Handler,), {"proxy": self})
@@ -46,15 +49,14 @@ class FaultProxy:
         self.server.shutdown()
         self.server.server_close()
 
-    def choose(self, method: str, path: str) -> str | None:
+    def choose(self) -> str | None:
         with self._lock:
-            ident = f"{method} {path}"
-            attempt = self._attempts[ident] = self._attempts.get(ident, 0) + 1
             self.requests += 1
-            rng = random.Random(f"{self.seed}|{ident}|{attempt}")
-            if rng.random() >= self.fail_rate:
+            self._total += self.fail_rate
+            if self._total < 1:
                 return None
-            fault = rng.choice(self.faults)
+            self._total -= 1
+            fault = self.faults[sum(self.injected.values()) % len(self.faults)]
             self.injected[fault] += 1
             return fault
 
@@ -67,7 +69,7 @@ class _Handler(s3server._Handler):
     def _handle(self) -> None:
         body = self._body()
         chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
-        fault = self.proxy.choose(self.command, self.path)
+        fault = self.proxy.choose()
         if fault == "reset":
             # SO_LINGER 0: close() sends RST, the client sees "connection reset".
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
