@@ -144,10 +144,11 @@ def fetch(spec: Cache, folder: str, tags: set[str], traffic: Traffic) -> set[str
     """Bring every verified remote entry for `tags` that the local cache
     lacks into it; returns the keys brought in (hits on them are remote)."""
     started = time.monotonic()
-    deadline = started + spec.budget
     fetched: set[str] = set()
     try:
         store = Store(spec)
+        # From here: importing boto3 is no fault of the store's.
+        deadline = time.monotonic() + spec.budget
         names = _within(deadline, store.listing)
         names = sorted(o["Key"][len(store.prefix):] for o in names
                        if o["Key"].endswith(".index"))
@@ -218,7 +219,8 @@ def push(spec: Cache, folder: str, computed: Iterable[tuple[str, str]], traffic:
         store = Store(spec)
         calls = [partial(_push_pack, store, p, traffic)
                  for p in _packs(folder, sorted(set(computed)))]
-        if calls and not _run_bounded(calls, spec.push_jobs, started + spec.budget, traffic):
+        deadline = time.monotonic() + spec.budget
+        if calls and not _run_bounded(calls, spec.push_jobs, deadline, traffic):
             traffic.faults.append(f"push stopped at its budget of {spec.budget} s")
     except Exception as exc:  # noqa: BLE001 - no store fault may fail a build
         traffic.faults.append(_describe(exc))
