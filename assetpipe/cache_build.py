@@ -71,7 +71,7 @@ def parse_shard(text: str) -> tuple[int, int] | None:
     return int(k), int(n)
 
 
-def shard_nodes(deps: dict[str, set[str]], sizes: dict[str, int],
+def shard_nodes(deps: dict[str, set], sizes: dict[str, int],
                 shard: tuple[int, int]) -> set[str]:
     """The outputs shard K of N computes: whole groups of outputs joined by
     references (a stylesheet with the images it names), so no shard needs a

@@ -178,10 +178,15 @@ def fetch(spec: Cache, folder: str, tags: set[str], traffic: Traffic) -> set[str
 
 
 def _parse_index(data: bytes) -> list:
+    """The entries of an index; ValueError for anything else (that pack is skipped)."""
     index = json.loads(data)
     if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
         raise ValueError("not an assetpipe cache index")
-    return [tuple(e) for e in index["entries"]]
+    entries = [tuple(e) for e in index.get("entries", []) if isinstance(e, list)]
+    if not all(len(e) == 4 and isinstance(e[0], str) and isinstance(e[1], int)
+               and isinstance(e[2], int) and isinstance(e[3], str) for e in entries):
+        raise ValueError("malformed assetpipe cache index")
+    return entries
 
 
 def _packs_to_fetch(indexes: dict[str, list], folder: str, tags: set[str]) -> dict[str, list]:
