@@ -151,10 +151,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
     graph.levels(deps)  # a reference cycle is an error naming it, before any work
-    if shard is not None:
-        sizes = {logical: sum(sources[m].size for m in members)
-                 for logical, members in plans.items()}
-        deps = {node: deps[node] for node in cache_build.shard_nodes(deps, sizes, shard)}
+    deps = cache_build.shard_deps(deps, plans, sources, shard)
     fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
     versioned: dict[str, str] = {}
     records: dict[str, dict] = {}

@@ -71,6 +71,15 @@ def parse_shard(text: str) -> tuple[int, int] | None:
     return int(k), int(n)
 
 
+def shard_deps(deps: dict[str, set], plans: dict[str, list[str]],
+               sources: dict[str, SourceFile], shard: tuple[int, int] | None) -> dict[str, set]:
+    """The dependency graph restricted to shard K of N (all of it without a shard)."""
+    if shard is None:
+        return deps
+    sizes = {logical: sum(sources[m].size for m in members) for logical, members in plans.items()}
+    return {node: deps[node] for node in shard_nodes(deps, sizes, shard)}
+
+
 def shard_nodes(deps: dict[str, set], sizes: dict[str, int],
                 shard: tuple[int, int]) -> set[str]:
     """The outputs shard K of N computes: whole groups of outputs joined by
