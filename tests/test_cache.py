@@ -60,6 +60,12 @@ def output_files(output: Path) -> dict:
     return dict(files, **{"manifest.json": manifest})
 
 
+def _cache_of(root: Path, output: str) -> str:
+    """The local cache folder of the build `_config(root, output)` describes."""
+    from assetpipe.config import load_config
+    return cache_folder(load_config(str(root / f"{output}.toml")).state_dir)
+
+
 def _computed(report) -> dict[str, int]:
     return {kind: report.cache[kind]["computed"] for kind in KINDS}
 
@@ -93,8 +99,9 @@ def test_first_build_computes_every_kind(warm):
 def test_changing_one_setting_recomputes_only_its_results(warm, setting, expected):
     root, _ = warm
     name = "out-" + (setting.split("=")[0].strip().replace(".", "-") or "same")
-    shutil.copytree(cache_folder(str(root / "out0")), cache_folder(str(root / name)))
-    report = build_dir(_config(root, name, setting))
+    cfg = _config(root, name, setting)
+    shutil.copytree(_cache_of(root, "out0"), _cache_of(root, name))
+    report = build_dir(cfg)
     assert _computed(report) == expected
     hits = sum(report.cache[k]["local"] for k in KINDS)
     assert hits == 7 - sum(expected.values()) - (setting == "minify.js = false")
@@ -112,14 +119,15 @@ def test_brotli_quality_alone_does_not_rerun_png_in_the_same_output(tmp_path):
 def test_corrupt_local_entry_is_recomputed_with_a_warning(tmp_path):
     root = _site(tmp_path)
     build_dir(_config(root, "a"))
-    folder = cache_folder(str(root / "a"))
+    folder = _cache_of(root, "a")
     png_entries = list(Path(folder, "png").rglob("*"))
     entry = next(p for p in png_entries if p.is_file())
     data = bytearray(entry.read_bytes())
     data[-10] ^= 0xFF
-    shutil.copytree(folder, cache_folder(str(root / "b")))
-    Path(cache_folder(str(root / "b")), entry.relative_to(folder)).write_bytes(bytes(data))
-    report = build_dir(_config(root, "b"))
+    cfg = _config(root, "b")
+    shutil.copytree(folder, _cache_of(root, "b"))
+    Path(_cache_of(root, "b"), entry.relative_to(folder)).write_bytes(bytes(data))
+    report = build_dir(cfg)
     assert report.cache["png"]["computed"] == 1
     assert any("corrupt or foreign entries ignored" in w for w in report.warnings)
     assert output_files(root / "b") == output_files(root / "a")
@@ -142,9 +150,10 @@ def test_cached_twin_must_decompress_to_the_file(tmp_path):
     content = next((root / "a" / "js").glob("app.v*.js")).read_bytes()
     key = gzip_key(content, 9)
     forged = encode_entry(key, gzip.compress(b"alert('not this file')", mtime=0))
-    shutil.copytree(cache_folder(str(root / "a")), cache_folder(str(root / "b")))
-    Path(entry_path(cache_folder(str(root / "b")), key)).write_bytes(forged)
-    report = build_dir(_config(root, "b"))
+    cfg = _config(root, "b")
+    shutil.copytree(_cache_of(root, "a"), _cache_of(root, "b"))
+    Path(entry_path(_cache_of(root, "b"), key)).write_bytes(forged)
+    report = build_dir(cfg)
     assert report.cache["gzip"]["computed"] == 1
     assert output_files(root / "b") == output_files(root / "a")
 

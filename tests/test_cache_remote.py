@@ -218,7 +218,8 @@ def test_four_shards_then_one_build_all_remote_hits(s3, bucket, corpus_slice, tm
         shards.append(json.loads(out))
     assert all(s["cache"]["remote"]["entries_pushed"] > 0 for s in shards), [
         (s["cache"], s["warnings"]) for s in shards]
-    assert not any((tmp_path / f"shard{k}" / "out").exists() for k in range(1, 5))
+    for k in range(1, 5):   # published nothing, kept no state
+        assert sorted(p.name for p in (tmp_path / f"shard{k}").iterdir()) == ["out.toml"]
     final = build_dir(_config(tmp_path / "final", corpus_slice, "out", remote, s3))
     assert _computed(final) == {"png": 0, "min": 0, "gzip": 0, "br": 0}
     assert all(final.cache[k]["local"] == 0 for k in KINDS)
