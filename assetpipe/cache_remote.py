@@ -16,8 +16,9 @@ holding an entry for a current source (`tag`: the hash of the job's source
 bytes) is fetched; each entry is verified (cache.decode_entry: key, size,
 sha256) and written to the local cache, where the jobs find it.  Nothing
 fetched is trusted further than that check, and nothing here fails a build:
-every request has a timeout, the fetch and the push each have a total
-budget, and any fault gives one warning and a local computation.
+every request has a timeout, the fetch and the push each stop when their
+budget passes without a request succeeding, and any fault gives one warning
+and a local computation.
 """
 from __future__ import annotations
 
@@ -105,15 +106,18 @@ class Store:
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
 
-def _run_bounded(calls: Iterable[Callable[[], None]], workers: int, deadline: float,
+def _run_bounded(calls: Iterable[Callable[[], None]], workers: int, budget: float,
                  traffic: Traffic) -> bool:
-    """Run calls on a thread pool until done or `deadline`; a call's exception
-    is a fault (recorded, not raised).  False if the deadline cut it short."""
+    """Run calls on a thread pool until done, or until `budget` seconds pass
+    without one succeeding: a big healthy transfer may take its time, a store
+    that stops answering costs at most the budget.  A call's exception is a
+    fault (recorded, not raised).  False if the budget cut it short."""
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assetpipe-cache")
     pending = {pool.submit(call) for call in calls}
+    progress = time.monotonic()
     try:
         while pending:
-            left = deadline - time.monotonic()
+            left = progress + budget - time.monotonic()
             if left <= 0:
                 return False
             finished, pending = wait(pending, timeout=left, return_when=FIRST_COMPLETED)
@@ -121,17 +125,19 @@ def _run_bounded(calls: Iterable[Callable[[], None]], workers: int, deadline: fl
                 exc = future.exception()
                 if exc is not None:
                     traffic.faults.append(_describe(exc))
+                else:
+                    progress = time.monotonic()
         return True
     finally:
         # Stragglers end within one request timeout; nobody waits for them.
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _within(deadline: float, call: Callable[[], list]) -> list:
-    """call() on a helper thread; TimeoutError when it outlives the deadline."""
+def _within(budget: float, call: Callable[[], list]) -> list:
+    """call() on a helper thread; TimeoutError when it takes over `budget` s."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="assetpipe-cache")
     try:
-        return pool.submit(call).result(timeout=max(0.0, deadline - time.monotonic()))
+        return pool.submit(call).result(timeout=budget)
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
@@ -147,9 +153,7 @@ def fetch(spec: Cache, folder: str, tags: set[str], traffic: Traffic) -> set[str
     fetched: set[str] = set()
     try:
         store = Store(spec)
-        # From here: importing boto3 is no fault of the store's.
-        deadline = time.monotonic() + spec.budget
-        names = _within(deadline, store.listing)
+        names = _within(spec.budget, store.listing)
         names = sorted(o["Key"][len(store.prefix):] for o in names
                        if o["Key"].endswith(".index"))
         indexes: dict[str, list] = {}
@@ -158,11 +162,11 @@ def fetch(spec: Cache, folder: str, tags: set[str], traffic: Traffic) -> set[str
             indexes[name] = _parse_index(store.get(name))
 
         if _run_bounded([partial(read_index, n) for n in names], spec.push_jobs,
-                        deadline, traffic):
+                        spec.budget, traffic):
             packs = _packs_to_fetch(indexes, folder, tags)
             calls = [partial(_fetch_pack, store, n, e, folder, fetched, traffic)
                      for n, e in packs.items()]
-            if not _run_bounded(calls, spec.push_jobs, deadline, traffic):
+            if not _run_bounded(calls, spec.push_jobs, spec.budget, traffic):
                 traffic.faults.append(f"fetch stopped at its budget of {spec.budget} s")
                 traffic.unreachable = True
         else:
@@ -224,8 +228,7 @@ def push(spec: Cache, folder: str, computed: Iterable[tuple[str, str]], traffic:
         store = Store(spec)
         calls = [partial(_push_pack, store, p, traffic)
                  for p in _packs(folder, sorted(set(computed)))]
-        deadline = time.monotonic() + spec.budget
-        if calls and not _run_bounded(calls, spec.push_jobs, deadline, traffic):
+        if calls and not _run_bounded(calls, spec.push_jobs, spec.budget, traffic):
             traffic.faults.append(f"push stopped at its budget of {spec.budget} s")
     except Exception as exc:  # noqa: BLE001 - no store fault may fail a build
         traffic.faults.append(_describe(exc))

@@ -148,8 +148,9 @@ class Cache:
     remote: str = ""
     endpoint_url: str = ""          # an S3-compatible endpoint; "" = AWS
     timeout: int = 2                # seconds per request (connect, and each read)
-    # Seconds the fetch before the build, and the push after it, may take in
-    # all: a slow or failing store costs at most this, then the build goes on.
+    # Seconds the fetch before the build, and the push after it, may go
+    # without a request succeeding: a store that stops answering costs at
+    # most this (per phase), then the build goes on without it.
     budget: int = 5
     push_jobs: int = 4              # concurrent uploads
 

@@ -196,9 +196,12 @@ def test_faulty_endpoint_never_fails_the_build(s3, warm_store, corpus_slice, tmp
     print(f"\nfault rate {rate} {faults}: injected {proxy.injected} in {proxy.requests} "
           f"requests; fetch {traffic['seconds_fetch']} s, push {traffic['seconds_push']} s; "
           f"remote hits {hits}, computed {sum(report['cache'][k]['computed'] for k in KINDS)}")
-    # Each phase stops at its budget (a request under way then ends within its
-    # timeout, unwaited for); the push is skipped when the store was unreachable.
-    assert traffic["seconds_fetch"] + traffic["seconds_push"] <= 2 * BUDGET + 1
+    # A phase stops when its budget passes without a request succeeding (a
+    # request still under way is not waited for), so a dead store costs one
+    # budget (plus importing boto3, a few seconds at most on a loaded
+    # machine); a flaky one, about the time of its failed requests.
+    spent = traffic["seconds_fetch"] + traffic["seconds_push"]
+    assert spent <= (BUDGET + 3 if rate == 1.0 else 4 * BUDGET)
     if rate == 1.0:
         assert hits == 0 and traffic["unreachable"]
 
