@@ -11,7 +11,9 @@ output folder (so a fresh local cache):
 
 Targets: warm <= 0.3x push (the time a fresh CI runner pays), and push <=
 1.15x plain (what pushing costs the first build).  Ratios are of the median
-of each column.  Exit status 1 when a target is missed.
+of each column; on a machine shared with other work the columns' spread can
+exceed the push's cost, so the push phase's own share of its build (timed
+inside that build) is printed too.  Exit status 1 when a target is missed.
 
     python benchmarks/bench_cache.py [--corpus DIR] [--rounds N] [--jobs N]
 """
@@ -78,6 +80,7 @@ def main() -> int:
     apply_dummy_credentials()
     import boto3
     times: dict[str, list[float]] = {"plain": [], "push": [], "warm": []}
+    push_share: list[float] = []
     with tempfile.TemporaryDirectory() as workdir, moto_server() as url:
         client = boto3.client("s3", endpoint_url=url)
         for n in range(args.rounds):
@@ -88,6 +91,8 @@ def main() -> int:
                 seconds, report = timed_build(workdir, f"{column}{n}", args.corpus, target, url,
                                               args.jobs)
                 times[column].append(seconds)
+                if column == "push":
+                    push_share.append(report["cache"]["remote"]["seconds_push"] / seconds)
                 print(f"round {n + 1} {column:5} {seconds:7.2f} s  {describe(report)}",
                       flush=True)
     median = {column: statistics.median(values) for column, values in times.items()}
@@ -95,7 +100,8 @@ def main() -> int:
     print(f"\nmedian s: plain {median['plain']:.2f}  push {median['push']:.2f}  "
           f"warm {median['warm']:.2f}  (load average {os.getloadavg()[0]:.1f})")
     print(f"warm / push  = {warm_ratio:.3f}x (target <= 0.30x)")
-    print(f"push / plain = {push_ratio:.3f}x (target <= 1.15x)")
+    print(f"push / plain = {push_ratio:.3f}x (target <= 1.15x); the push phase itself: "
+          f"{statistics.median(push_share):.1%} of its build (median)")
     ok = warm_ratio <= 0.30 and push_ratio <= 1.15
     print("targets met" if ok else "TARGET MISSED")
     return 0 if ok else 1
