@@ -12,6 +12,7 @@ import traceback
 
 import click
 
+from assetpipe.cli_cache import cache as cache_group
 from assetpipe.errors import AssetpipeError, UsageError
 
 CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
@@ -353,9 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-from assetpipe.cli_cache import cache  # noqa: E402 - it uses the group defined above
-
-cli.add_command(cache)
+cli.add_command(cache_group)
 
 if __name__ == "__main__":
     sys.exit(main())
