@@ -8,8 +8,8 @@ package's tarball contents (its `package/` folder) land in TARGET/<name>/;
 tarballs are kept in TARGET/.cache/ (dot-named, so builds of TARGET skip it).
 
 Standard library only: it runs before the project's venv exists.  Tarballs
-come from npm's configured registry (`npm config get registry`, else
-$npm_config_registry, else registry.npmjs.org) at the registry's usual
+come from npm's registry ($npm_config_registry, else `npm config get
+registry`, else registry.npmjs.org) at the registry's usual
 `NAME/-/NAME-VERSION.tgz` path, and must match the pinned sha512 integrity
 before anything is unpacked.  Idempotent: a package whose folder carries the
 stamp of its pin is left alone without touching the network; one whose stamp
@@ -74,7 +74,8 @@ def default_target() -> Path:
 
 def default_registry() -> str:
     """npm's configured registry, so mirrors configured for npm work here too."""
-    env = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")
+    # npm itself exports the lower-case name to the scripts it runs
+    env = os.environ.get("npm_config_registry") or os.environ.get("NPM_CONFIG_REGISTRY")  # noqa: SIM112
     if env:
         return env
     if shutil.which("npm"):
@@ -202,9 +203,10 @@ def is_current(package: Package, target: Path) -> bool:
     return stamp.is_file() and stamp.read_text() == package.stamp
 
 
-def fetch(target: Path, packages: list[Package], registry: str,
+def fetch(target: Path, packages: list[Package], registry: str | None,
           log: Callable[[str], None]) -> list[str]:
-    """Bring every package up to its pin; returns the names unpacked by this run."""
+    """Bring every package up to its pin; returns the names unpacked by this run.
+    The registry (None: npm's) is looked up only when something must be downloaded."""
     cache = target / ".cache"
     cache.mkdir(parents=True, exist_ok=True)
     changed = []
@@ -215,6 +217,7 @@ def fetch(target: Path, packages: list[Package], registry: str,
             if is_current(package, target):
                 log(f"ok       {package.name}@{package.version}")
                 continue
+            registry = registry or default_registry()
             tgz = ensure_tarball(package, cache, registry, log)
             log(f"unpack   {package.name}@{package.version}")
             unpack(package, tgz, target)
@@ -264,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     target = (args.target or default_target()).expanduser().absolute()
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        fetch(target, read_packages(args.packages), args.registry or default_registry(), log)
+        fetch(target, read_packages(args.packages), args.registry, log)
     except (CorpusError, OSError, tarfile.TarError) as exc:
         print(f"corpus fetch failed: {exc}", file=sys.stderr)
         return 1
