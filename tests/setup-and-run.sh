@@ -94,7 +94,7 @@ PY
 install_system_packages
 install_acorn
 make_venv
-.venv/bin/python tests/corpus/fetch.py --quiet "$ASSETPIPE_CORPUS"
+.venv/bin/python tests/corpus/fetch.py "$ASSETPIPE_CORPUS"
 
 # Static checks (ruff, mypy) go here, before the tests.
 

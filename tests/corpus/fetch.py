@@ -215,7 +215,6 @@ def fetch(target: Path, packages: list[Package], registry: str | None,
         _sweep(target, cache)
         for package in packages:
             if is_current(package, target):
-                log(f"ok       {package.name}@{package.version}")
                 continue
             registry = registry or default_registry()
             tgz = ensure_tarball(package, cache, registry, log)
@@ -262,17 +261,20 @@ def main(argv: list[str] | None = None) -> int:
                              "~/.cache/assetpipe/corpus)")
     parser.add_argument("--registry", help="npm registry URL (default: npm's configured one)")
     parser.add_argument("--packages", type=Path, default=PACKAGES, help="pinned package list")
-    parser.add_argument("--quiet", action="store_true", help="no per-package lines, no summary")
+    parser.add_argument("--quiet", action="store_true", help="print nothing unless it fails")
     args = parser.parse_args(argv)
     target = (args.target or default_target()).expanduser().absolute()
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        fetch(target, read_packages(args.packages), args.registry, log)
+        packages = read_packages(args.packages)
+        changed = fetch(target, packages, args.registry, log)
     except (CorpusError, OSError, tarfile.TarError) as exc:
         print(f"corpus fetch failed: {exc}", file=sys.stderr)
         return 1
-    if not args.quiet:
-        print(summary(target))
+    if changed:
+        log(summary(target))
+    else:
+        log(f"corpus: {target}: all {len(packages)} packages current")
     return 0
 
 
