@@ -13,10 +13,10 @@ from dataclasses import asdict, dataclass, field
 
 from assetpipe import minify
 from assetpipe.errors import BuildError
-from assetpipe.graph import RefPolicy, rewrite_text, scannable
+from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
 
-TOOL_EPOCH = "2"  # bump when a transform changes its output for the same input
+TOOL_EPOCH = "3"  # bump when a transform changes its output for the same input
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def minifies(logical_path: str, settings: Settings) -> bool:
     ext = extension(logical_path)
     if minify.is_preminified(logical_path):
         return False
-    return (ext == ".js" and settings.minify_js) or (ext == ".css" and settings.minify_css)
+    return (is_js(logical_path) and settings.minify_js) or (ext == ".css" and settings.minify_css)
 
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
@@ -82,9 +82,10 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         minified = minifies(logical_path, settings)
         text = rewrite_text(logical_path, logical_path, text, versioned,
                             keeps_sourcemap=not minified, policy=settings.refs)
+        warnings: list[str] = []
         if minified:
-            text = _minify_text(logical_path, text)
-        return text.encode("utf-8"), []
+            text = _minify_text(logical_path, text, warnings)
+        return text.encode("utf-8"), warnings
     if extension(logical_path) == ".png" and settings.png == "lossless":
         from assetpipe.images import optimize_png
         result = optimize_png(data, settings.strip)
@@ -94,26 +95,35 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
-                     versioned: dict[str, str]) -> bytes:
+                     versioned: dict[str, str]) -> tuple[bytes, list[str]]:
     """Concatenate (and minify) bundle members in order; their links are
-    re-pointed from each member's folder to the bundle's."""
-    texts = []
+    re-pointed from each member's folder to the bundle's.  Returns the bytes
+    and warnings (a member published unminified)."""
+    texts: list[str] = []
+    warnings: list[str] = []
     for logical_path, data in members:
         text = decode_text(logical_path, data)
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs)
         if minifies(logical_path, settings):
-            text = _minify_text(logical_path, text)
+            text = _minify_text(logical_path, text, warnings)
         texts.append(text)
     if extension(name) == ".css":
-        return minify.join_css(texts).encode("utf-8")
-    if extension(name) == ".js":
-        return minify.join_js(texts).encode("utf-8")
-    return "\n".join(texts).encode("utf-8")
+        return minify.join_css(texts).encode("utf-8"), warnings
+    if is_js(name):
+        return minify.join_js(texts).encode("utf-8"), warnings
+    return "\n".join(texts).encode("utf-8"), warnings
 
 
-def _minify_text(logical_path: str, text: str) -> str:
+def _minify_text(logical_path: str, text: str, warnings: list[str]) -> str:
+    """Minified text, or `text` itself (with a warning) when the minifier's
+    output does not have the source's token stream."""
     if extension(logical_path) == ".css":
-        return minify.minify_css(text)
-    return minify.minify_js(text)
+        out, line = minify.checked_css(text)
+    else:
+        out, line = minify.checked_js(text, module=extension(logical_path) == ".mjs")
+    if line is not None:
+        warnings.append(f"{logical_path}:{line}: the minifier changed the program here; "
+                        "published unminified")
+    return out
