@@ -58,7 +58,7 @@ def settings_for(config: Config):
         refs=RefPolicy(missing=config.references.missing,
                        missing_sourcemap=config.references.missing_sourcemap,
                        root_relative=config.references.root_relative,
-                       root_path=config.url_path))
+                       root_path=config.url_path, modules=config.references.modules))
 
 
 def build(config: Config, workers: int | None = None, progress=None,
@@ -131,14 +131,16 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
            origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
-    from assetpipe import cache_build, graph, plan
+    from assetpipe import cache_build, graph, modules, plan
     from assetpipe.jobs import Built, Job, outputs_exist
     from assetpipe.runner import Runner
     settings = settings_for(config)
     settings_key = settings.key()
     prev_assets, prev_links = state.load_state(config.state_dir, settings_key)
     plans = plan.outputs(config, sources)
-    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
+    in_bundles = {m for bundle in config.bundles for m in plans[bundle.name] if graph.is_js(m)}
+    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links, in_bundles)
+    modules.refuse_module_bundles(config.bundles, plans, link_cache)
     plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
                   for logical, members in plans.items()}
     # Every source is also an output of its own, so reporting only those names
@@ -148,31 +150,38 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
         settings.refs)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
     commits, git_warnings = _commits(settings, git, plans)
-    deps = {logical: {link.target for link in found if link.problem is None}
-            for logical, found in plan_links.items()}
-    graph.levels(deps)  # a reference cycle is an error naming it, before any work
+    deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
+    # A CSS reference cycle is an error naming it, before any work; an
+    # import cycle is versioned as one (assetpipe.modules).
+    groups = modules.cycle_groups(deps)
     deps = cache_build.shard_deps(deps, plans, sources, shard)
     fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
     versioned: dict[str, str] = {}
+    cycle_names: dict[str, str] = {}
     records: dict[str, dict] = {}
 
     def prepare(logical: str):
         """The cached Built when nothing it depends on changed, else (Job, bytes)."""
         members = plans[logical]
         key = plan.stat_key(members, sources)
-        dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
+        if logical in groups and logical not in cycle_names:
+            cycle_names.update(_cycle_names(groups[logical], deps, plans, sources, versioned,
+                                            settings))
+        dep_paths = {target: versioned.get(target) or cycle_names[target]
+                     for target in sorted(deps[logical])}
         commit = commits.get(logical)
         records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
         prev = prev_assets.get(logical)
         if (prev and prev["stat"] == key and prev["deps"] == dep_paths
-                and prev.get("commit") == commit and outputs_exist(prev["built"], config.output)):
+                and prev.get("commit") == commit and outputs_exist(prev["built"], config.output)
+                and cycle_names.get(logical) in (None, prev["built"]["versioned_path"])):
             versioned[logical] = prev["built"]["versioned_path"]
             return Built(**prev["built"])
         job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
                   is_bundle=logical not in sources,
                   mtime_ns=max(sources[m].mtime_ns for m in members),
                   deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
-                  commit=commit)
+                  commit=commit, versioned_path=cycle_names.get(logical))
         return job, sum(sources[m].size for m in members)
 
     def finished(built: Built) -> None:
@@ -182,20 +191,38 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                         if plan.stat_key([logical], sources) != prev_assets.get(logical, {}).get("stat"))
     advance = progress(len(plans)) if progress else None
     with Runner(settings, config.output, config.state_dir, workers, advance, finished) as runner:
-        reused, done = runner.run_graph(deps, prepare, changed_bytes)
+        reused, done = runner.run_graph(modules.condensed(deps, groups), prepare, changed_bytes)
     built = reused + done
     report = _report(built, done)
     report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
                            + plan.reserved_warnings(plans))
     if shard is None:
         _write_unversioned(built, config)
-        report.manifest_changed = _publish(config, built, git.build_info())
+        report.manifest_changed = _publish(config, built, git.build_info(),
+                                           _module_info(config, plans, plan_links))
         for b in built:
             records[b.logical_path]["built"] = b.as_dict()
         state.save_state(config.state_dir, settings_key, records, link_cache)
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
     report.warnings.extend(cache_warnings)
     return report
+
+
+def _cycle_names(group, deps, plans, sources, versioned, settings) -> dict[str, str]:
+    """Versioned names of one import cycle's members (assetpipe.modules)."""
+    from assetpipe.modules import cycle_names
+    external = {t: versioned[t] for m in group for t in deps[m] if t not in group}
+    return cycle_names(group, plans, {k: s.abs_path for k, s in sources.items()}, external,
+                       settings.key(), settings.version_length)
+
+
+def _module_info(config: Config, plans: dict, plan_links: dict) -> dict:
+    """What the manifest says about ES modules: each one's static imports,
+    and the [importmap] (bare specifier -> logical name)."""
+    from assetpipe.modules import check_import_map, static_imports
+    imports = {logical: static_imports(links) for logical, links in plan_links.items()}
+    return {"imports": {k: v for k, v in imports.items() if v},
+            "importmap": check_import_map(config.importmap, plans)}
 
 
 def _write_unversioned(built: list, config: Config) -> None:
@@ -226,16 +253,17 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
     return plan_commits(git, plans)
 
 
-def _publish(config: Config, built: list, build_info: dict) -> bool:
+def _publish(config: Config, built: list, build_info: dict, modules: dict) -> bool:
     """Write manifest.json if anything in it changed, and a history entry if
     the assets did; True if the manifest was written."""
     from assetpipe import history
     from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
-    assets = manifest_assets(built)
+    assets = manifest_assets(built, modules["imports"])
     current = read_current(config.output)
-    content = render_manifest(assets, config.url_prefix, build_info)
+    content = render_manifest(assets, config.url_prefix, build_info, modules["importmap"])
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
+                   and current.get("importmap", {}) == modules["importmap"]
                    and current.get("url_prefix") == config.url_prefix)
     if current:
         # Before the manifest swap, which names no plain copy: after it, a
@@ -287,7 +315,7 @@ def _build_inputs(config: Config) -> str:
     """The config as far as it shapes the output (not [pages]/[apache]/[sync])."""
     return repr((__version__, config.source, config.url_prefix, config.bundles,
                  config.versioning, config.minify, config.compress, config.images,
-                 config.references))
+                 config.references, config.importmap))
 
 
 def _manifest_stat(output: str) -> tuple | None:

@@ -32,6 +32,7 @@ from assetpipe.statedir import resolve_state_dir
 class Bundle:
     name: str
     files: tuple[str, ...]
+    classic: bool = False   # members are classic scripts, not ES modules (docs/modules.md)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class References:
     missing: str = "error"            # url()/@import target not found
     missing_sourcemap: str = "warn"   # sourceMappingURL target not found: comment dropped
     root_relative: str = "leave"      # "/static/x.png": "leave" or "resolve" against url_prefix
+    modules: bool = True              # JS import specifiers / script URLs (docs/modules.md)
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,8 @@ class Config:
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
     cache: Cache = field(default_factory=Cache)
+    # [importmap]: bare specifier -> logical name, sorted (docs/modules.md).
+    importmap: tuple[tuple[str, str], ...] = ()
 
     @property
     def root(self) -> str:
@@ -192,7 +196,8 @@ SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "i
             "references": References, "apache": Apache, "serve": Serve,
             "nginx": Nginx,
             "sync": Sync, "cache": Cache}
-TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
+TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", "importmap",
+             *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
     "images.png": ("lossless", "off"),
@@ -262,7 +267,27 @@ def parse_config(table: dict, config_path: str) -> Config:
             nginx, include=os.path.normpath(os.path.join(root, nginx.include)))
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
-                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
+                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
+                  importmap=_parse_importmap(table.get("importmap", {})), **sections)
+
+
+def _parse_importmap(raw) -> tuple[tuple[str, str], ...]:
+    """Bare specifiers only: a relative or absolute key is resolved by the
+    browser before the map is consulted, and a "pkg/" prefix key cannot map
+    to versioned names (each file has its own)."""
+    if not isinstance(raw, dict):
+        raise UsageError("importmap: must be a table ([importmap])")
+    for specifier, logical in raw.items():
+        key = f'importmap."{specifier}"'
+        _check_type(key, logical, str)
+        if not specifier or specifier.startswith((".", "/")) or specifier.endswith("/") \
+                or ":" in specifier:
+            raise UsageError(f"{key}: must be a bare specifier such as \"lodash\" "
+                             "(not relative, absolute, or a prefix ending in /)")
+        if not logical or logical.startswith("/") or ".." in logical.split("/"):
+            raise UsageError(f"{key}: {logical!r} must be a logical name such as "
+                             "\"vendor/lodash-es/lodash.js\"")
+    return tuple(sorted(raw.items()))
 
 
 def is_inside(path: str, folder: str) -> bool:
@@ -291,7 +316,7 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
         where = f"bundle[{i}]"
         if not isinstance(item, dict):
             raise UsageError(f"{where}: must be a table with 'name' and 'files'")
-        _reject_unknown(item, {"name", "files"}, where + ".")
+        _reject_unknown(item, {"name", "files", "classic"}, where + ".")
         for key in ("name", "files"):
             if key not in item:
                 raise UsageError(f"{where}.{key}: missing")
@@ -303,7 +328,9 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
         if name in seen:
             raise UsageError(f"{where}.name: bundle {name!r} is declared twice")
         seen.add(name)
-        bundles.append(Bundle(name=name, files=tuple(files)))
+        classic = item.get("classic", False)
+        _check_type(f"{where}.classic", classic, bool)
+        bundles.append(Bundle(name=name, files=tuple(files), classic=classic))
     return tuple(bundles)
 
 
