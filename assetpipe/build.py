@@ -135,7 +135,7 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
         scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
                                              state_dir=os.path.join(scratch, "state"))
         report, _ = _build(scratch_config, scan_sources(config.source),
-                        workers or os.cpu_count() or 1, None, origin, shard)
+                           workers or os.cpu_count() or 1, None, origin, shard)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -251,15 +251,9 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
 def _publish(config: Config, assets: dict, build_info: dict) -> bool:
     """Write manifest.json if anything in it changed, and a history entry if
     the assets did; True if the manifest was written."""
-    from assetpipe import history
-    from assetpipe.publish import (
-        publish_manifest,
-        read_current,
-        remove_stale_copies,
-        render_manifest,
-    )
-    current = read_current(config.output)
-    content = render_manifest(assets, config.url_prefix, build_info)
+    from assetpipe import history, publish
+    current = publish.read_current(config.output)
+    content = publish.render_manifest(assets, config.url_prefix, build_info)
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
                    and current.get("url_prefix") == config.url_prefix)
@@ -267,9 +261,9 @@ def _publish(config: Config, assets: dict, build_info: dict) -> bool:
         # Before the manifest swap, which names no plain copy: after it, a
         # kill would leave them forever (the rerun finds the manifest current).
         kept = assets.keys() if config.versioning.keep_unversioned else set()
-        remove_stale_copies(config.output, current["assets"], kept)
+        publish.remove_stale_copies(config.output, current["assets"], kept)
     if changed:
-        publish_manifest(config.output, content)
+        publish.publish_manifest(config.output, content)
     history.record(config.state_dir, assets, content)
     return changed
 
