@@ -82,9 +82,9 @@ def build(config: Config, workers: int | None = None, progress=None,
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
         sources = scan_sources(config.source)
-        config_repr = _build_inputs(config) + _git_stamp(config, origin)
+        config_repr = (_build_inputs(config) + _git_stamp(config, origin)
+                       + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
-        stats.append(_stat(config.versioning.vite_manifest))  # an input, dot-named
         building = state.read_marker(state_dir, "building")
         if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
                 config_repr, stats, _stat(manifest))):
