@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from assetpipe import __version__, gitinfo, state
+from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
@@ -39,6 +39,7 @@ class BuildReport:
     # Per result kind (png, min, gzip, br): local / remote hits and computed;
     # with [cache] remote, "remote": the store's traffic (cache_remote.Traffic).
     cache: dict = field(default_factory=dict)
+    budgets: list[dict] = field(default_factory=list)   # budgets.check rows
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -55,6 +56,8 @@ def settings_for(config: Config):
         brotli_quality=config.compress.brotli_quality,
         brotli_large_quality=config.compress.brotli_large_quality,
         version_strategy=config.versioning.strategy, version_length=config.versioning.length,
+        prehashed=config.versioning.prehashed,
+        sourcemaps=config.sourcemaps.enabled, sourcemaps_hidden=config.sourcemaps.hidden,
         refs=RefPolicy(missing=config.references.missing,
                        missing_sourcemap=config.references.missing_sourcemap,
                        root_relative=config.references.root_relative,
@@ -68,6 +71,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
+    manifest = os.path.join(output, MANIFEST_NAME)
     if origin is None and config.versioning.strategy == "git":
         origin = gitinfo.find_origin(config.source)
         if origin is None:
@@ -78,26 +82,33 @@ def build(config: Config, workers: int | None = None, progress=None,
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
         sources = scan_sources(config.source)
-        config_repr = _build_inputs(config) + _git_stamp(config, origin)
+        config_repr = (_build_inputs(config) + _git_stamp(config, origin)
+                       + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
         building = state.read_marker(state_dir, "building")
         if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
-                config_repr, stats, _manifest_stat(output))):
+                config_repr, stats, _stat(manifest))):
             return BuildReport(files=len(sources) + len(config.bundles), noop=True,
-                               seconds=time.perf_counter() - started)
+                               seconds=time.perf_counter() - started,
+                               budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
             remove_temp_files(output)
             remove_temp_files(state_dir)
         state.write_marker(state_dir, "building", str(os.getpid()))
         state.remove_marker(state_dir, "fingerprint")
-        report = _build(config, sources, workers or os.cpu_count() or 1, progress, origin)
+        report, breaches = _build(config, sources, workers or os.cpu_count() or 1, progress,
+                                  origin)
         if building is not None:
             # Workers orphaned by the kill may have written temp files after
             # the sweep above; by now they have exited (jobs.exit_with_build).
             remove_temp_files(output, only_dead=True)
             remove_temp_files(state_dir, only_dead=True)
+        if breaches:  # no fingerprint: the next build checks again instead of a no-op
+            state.remove_marker(state_dir, "building")
+            report.seconds = time.perf_counter() - started
+            raise budgets.BudgetError(breaches, report)
         state.write_fingerprint(output, state_dir,
-                                state.fingerprint(config_repr, stats, _manifest_stat(output)),
+                                state.fingerprint(config_repr, stats, _stat(manifest)),
                                 config.versioning.keep_unversioned)
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
@@ -123,16 +134,19 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
         scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
                                              state_dir=os.path.join(scratch, "state"))
-        report = _build(scratch_config, scan_sources(config.source),
-                        workers or os.cpu_count() or 1, None, origin, shard)
+        report, _ = _build(scratch_config, scan_sources(config.source),
+                           workers or os.cpu_count() or 1, None, origin, shard)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
-           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
+           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None
+           ) -> tuple[BuildReport, list[str]]:
+    """The build, and the budget breaches (then nothing is published)."""
     from assetpipe import cache_build, graph, modules, plan
     from assetpipe.jobs import Built, Job, outputs_exist
+    from assetpipe.publish import manifest_assets
     from assetpipe.runner import Runner
     settings = settings_for(config)
     settings_key = settings.key()
@@ -196,16 +210,25 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     report = _report(built, done)
     report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
                            + plan.reserved_warnings(plans))
+    breaches: list[str] = []
     if shard is None:
-        _write_unversioned(built, config)
-        report.manifest_changed = _publish(config, built, git.build_info(),
-                                           _module_info(config, plans, plan_links))
         for b in built:
             records[b.logical_path]["built"] = b.as_dict()
+        module_info = _module_info(config, plans, plan_links)
+        assets = manifest_assets(built, module_info["imports"])
+        if config.versioning.vite_manifest:  # its entries under their source names too
+            from assetpipe import vite
+            report.warnings += vite.add_entries(assets, config.source, config.versioning)
+        report.budgets, breaches = budgets.check(config.budgets, {
+            b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
+        if not breaches:
+            _write_unversioned(built, config)
+            report.manifest_changed = _publish(config, assets, git.build_info(),
+                                               module_info["importmap"])
         state.save_state(config.state_dir, settings_key, records, link_cache)
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
     report.warnings.extend(cache_warnings)
-    return report
+    return report, breaches
 
 
 def _cycle_names(group, deps, plans, sources, versioned, settings) -> dict[str, str]:
@@ -233,8 +256,8 @@ def _write_unversioned(built: list, config: Config) -> None:
     out = config.output
     logicals = {b.logical_path for b in built}
     for b in built:
-        if is_reserved(b.logical_path):
-            continue  # the manifest's name: versioned only (plan.reserved_warnings)
+        if is_reserved(b.logical_path) or b.prehashed:
+            continue  # the manifest's name: versioned only; a prehashed one is its plain name
         suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
         for suffix in TWIN_SUFFIXES:
             plain_twin = b.logical_path + suffix
@@ -253,50 +276,25 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
     return plan_commits(git, plans)
 
 
-def _publish(config: Config, built: list, build_info: dict, modules: dict) -> bool:
+def _publish(config: Config, assets: dict, build_info: dict, importmap: dict) -> bool:
     """Write manifest.json if anything in it changed, and a history entry if
     the assets did; True if the manifest was written."""
-    from assetpipe import history
-    from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
-    assets = manifest_assets(built, modules["imports"])
-    current = read_current(config.output)
-    content = render_manifest(assets, config.url_prefix, build_info, modules["importmap"])
+    from assetpipe import history, publish
+    current = publish.read_current(config.output)
+    content = publish.render_manifest(assets, config.url_prefix, build_info, importmap)
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
-                   and current.get("importmap", {}) == modules["importmap"]
+                   and current.get("importmap", {}) == importmap
                    and current.get("url_prefix") == config.url_prefix)
     if current:
         # Before the manifest swap, which names no plain copy: after it, a
         # kill would leave them forever (the rerun finds the manifest current).
         kept = assets.keys() if config.versioning.keep_unversioned else set()
-        _remove_stale_copies(config.output, current["assets"], kept)
+        publish.remove_stale_copies(config.output, current["assets"], kept)
     if changed:
-        publish_manifest(config.output, content)
+        publish.publish_manifest(config.output, content)
     history.record(config.state_dir, assets, content)
     return changed
-
-
-def _remove_stale_copies(output: str, old: dict, kept) -> None:
-    """Plain copies of assets that left the build (a deleted source), or of
-    every asset once keep_unversioned is off, would be served and synced
-    forever; versioned files stay for `clean`.  Only a copy still equal to
-    the versioned file the old manifest named goes: anything written there
-    since (a page) is not ours to remove."""
-    import filecmp
-    for logical in old.keys() - kept:
-        if is_reserved(logical):
-            continue
-        versioned = old[logical]["path"]
-        pairs = [(logical, versioned)] + [(logical + twin_suffix(versioned, twin), twin)
-                                          for twin in old[logical].get("encodings", {}).values()]
-        for plain, source in pairs:
-            plain, source = os.path.join(output, plain), os.path.join(output, source)
-            try:
-                same = filecmp.cmp(plain, source, shallow=False)
-            except OSError:
-                continue
-            if same:
-                remove_file(plain)
 
 
 def _report(built: list, done: list) -> BuildReport:
@@ -315,12 +313,12 @@ def _build_inputs(config: Config) -> str:
     """The config as far as it shapes the output (not [pages]/[apache]/[sync])."""
     return repr((__version__, config.source, config.url_prefix, config.bundles,
                  config.versioning, config.minify, config.compress, config.images,
-                 config.references, config.importmap))
+                 config.sourcemaps, config.references, config.importmap, config.budgets))
 
 
-def _manifest_stat(output: str) -> tuple | None:
+def _stat(path: str) -> tuple | None:
     try:
-        st = os.stat(os.path.join(output, MANIFEST_NAME))
+        st = os.stat(path) if path else None
     except FileNotFoundError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st else None

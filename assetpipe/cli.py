@@ -87,19 +87,31 @@ def build(ctx, config_file, jobs, as_json, quiet, ref, watch, shard, debug):
 
 
 def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
+    from assetpipe.budgets import BudgetError
     from assetpipe.build import build as run_build
     bar, start = _progress_factory(quiet or as_json)
-    if bar:
-        with bar:
-            report = run_build(config, jobs, start, origin)
-    else:
-        report = run_build(config, jobs, None, origin)
+    failed = None
+    try:
+        if bar:
+            with bar:
+                report = run_build(config, jobs, start, origin)
+        else:
+            report = run_build(config, jobs, None, origin)
+    except BudgetError as exc:  # still report what was built, then every breach
+        report, failed = exc.report, exc
     for warning in report.warnings:
         _echo_err(f"warning: {warning}")
     if as_json:
-        click.echo(json.dumps(dict(report.as_dict(), output=config.output), sort_keys=True))
+        click.echo(json.dumps(dict(report.as_dict(), output=config.output,
+                                   budget_breaches=failed.breaches if failed else []),
+                              sort_keys=True))
     elif not quiet:
         _echo_summary(report, config.output)
+        _echo_budgets(report.budgets)
+    if failed:
+        for breach in failed.breaches:
+            _echo_err(f"error: {breach}")
+        raise failed
 
 
 def _watch(config_file, jobs, quiet: bool) -> None:
@@ -126,7 +138,8 @@ def clean(config_file, keep, min_age, dry_run):
     """Remove versioned files (and twins) no recent build refers to."""
     from assetpipe.clean import clean as run_clean
     config = _load(config_file)
-    plan = run_clean(config.output, config.state_dir, keep, min_age, dry_run)
+    plan = run_clean(config.output, config.state_dir, keep, min_age, dry_run,
+                     config.versioning.prehashed)
     verb = "would remove" if dry_run else "removed"
     for rel in plan.files:
         click.echo(f"{verb} {rel}")
@@ -198,6 +211,20 @@ def _check_server(url: str, config) -> None:
     from assetpipe.policy import cors_origin
     from assetpipe.server_check import run_checks
     run_checks(url, config.output, cors_origin(config.serve.cors, config.url_prefix), click.echo)
+
+
+def _echo_budgets(rows: list[dict]) -> None:
+    """The budget table: rich on a terminal, plain columns in a log."""
+    if not rows:
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table("asset", "budget", "kind", "size", "limit", "over", title="size budgets")
+    for row in rows:
+        over = f"[red]+{row['over']:,}[/red]" if row["over"] else "ok"
+        table.add_row(row["asset"], row["budget"], row["kind"], f"{row['size']:,}",
+                      f"{row['limit']:,}", over)
+    Console(highlight=False).print(table)
 
 
 def _echo_summary(report, output: str) -> None:

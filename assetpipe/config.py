@@ -14,6 +14,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 
+from assetpipe.budgets import Budget, parse_budgets
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
     CORS_ANY,
@@ -40,6 +41,11 @@ class Versioning:
     strategy: str = "hash"
     length: int = 10
     keep_unversioned: bool = True
+    # Globs of files a bundler already content-hashed: names kept, cached as
+    # immutable (policy.is_prehashed); docs/output.md.
+    prehashed: tuple[str, ...] = ()
+    # A Vite manifest (absolute once parsed): its entries become logical names.
+    vite_manifest: str = ""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,14 @@ class Compress:
     # public corpus: 5.36 MB vs 5.03 MB of twins, 10 s vs 39 s of CPU).
     brotli_quality: int = 11
     brotli_large_quality: int = 9
+
+
+@dataclass(frozen=True)
+class Sourcemaps:
+    # A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md).
+    enabled: bool = False
+    # Write the maps but no sourceMappingURL comment (for error trackers).
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -169,6 +183,7 @@ class Config:
     minify: Minify = field(default_factory=Minify)
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
+    sourcemaps: Sourcemaps = field(default_factory=Sourcemaps)
     references: References = field(default_factory=References)
     apache: Apache = field(default_factory=Apache)
     serve: Serve = field(default_factory=Serve)
@@ -178,6 +193,7 @@ class Config:
     cache: Cache = field(default_factory=Cache)
     # [importmap]: bare specifier -> logical name, sorted (docs/modules.md).
     importmap: tuple[tuple[str, str], ...] = ()
+    budgets: tuple[Budget, ...] = ()  # [budgets]: checked before publishing (budgets.py)
 
     @property
     def root(self) -> str:
@@ -193,10 +209,12 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
+            "sourcemaps": Sourcemaps,
             "references": References, "apache": Apache, "serve": Serve,
             "nginx": Nginx,
             "sync": Sync, "cache": Cache}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", "importmap",
+             "budgets",
              *SECTIONS}
 CHOICES = {
     "versioning.strategy": ("hash", "git", "mtime"),
@@ -261,14 +279,22 @@ def parse_config(table: dict, config_path: str) -> Config:
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
     pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
+    versioning = sections["versioning"]
+    if isinstance(versioning, Versioning) and versioning.vite_manifest:
+        sections["versioning"] = dataclasses.replace(versioning, vite_manifest=os.path.normpath(
+            os.path.join(root, versioning.vite_manifest)))
     nginx = sections["nginx"]
     if isinstance(nginx, Nginx) and nginx.include:  # relative to the config file, like every path
         sections["nginx"] = dataclasses.replace(
             nginx, include=os.path.normpath(os.path.join(root, nginx.include)))
+    compress = sections["compress"]
+    assert isinstance(compress, Compress)
+    budgets = parse_budgets(table.get("budgets", {}), compress.gzip, compress.brotli)
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
                   bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
-                  importmap=_parse_importmap(table.get("importmap", {})), **sections)
+                  importmap=_parse_importmap(table.get("importmap", {})),
+                  budgets=budgets, **sections)
 
 
 def _parse_importmap(raw) -> tuple[tuple[str, str], ...]:
@@ -422,6 +448,8 @@ def _parse_section(name: str, cls, raw) -> object:
         raise UsageError(f"{name}: must be a table ([{name}])")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     _reject_unknown(raw, fields, name + ".")
+    if name == "versioning" and "prehashed" in raw:
+        raw = dict(raw, prehashed=_glob_list("versioning.prehashed", raw["prehashed"]))
     for key, value in raw.items():
         dotted = f"{name}.{key}"
         _check_type(dotted, value, type(fields[key].default))
@@ -441,6 +469,17 @@ def _parse_section(name: str, cls, raw) -> object:
     if name == "cache" and raw.get("remote"):
         _check_remote(raw["remote"])
     return cls(**raw)
+
+
+def _glob_list(key: str, value) -> tuple[str, ...]:
+    """A list of output-relative globs, as a tuple (frozen config)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise UsageError(f"{key}: must be a list of globs like [\"assets/**\"]")
+    globs = tuple(v.strip().removeprefix("./") for v in value)
+    for glob in globs:
+        if glob.startswith("/") or ".." in glob.split("/"):
+            raise UsageError(f"{key}: {glob!r} must be relative to the source folder")
+    return globs
 
 
 def _check_fallback(value: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import posixpath
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,8 @@ from assetpipe import compress, naming
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension, is_compressible
-from assetpipe.transforms import Settings, transform_bundle, transform_file
+from assetpipe.policy import is_prehashed
+from assetpipe.transforms import Settings, minifies, transform_bundle, transform_file
 from assetpipe.writer import VersionConflict, write_immutable
 
 
@@ -47,6 +49,8 @@ class Built:
     sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     bundle: bool = False
+    prehashed: bool = False   # named by a bundler already: kept as it is (policy.is_prehashed)
+    sourcemap: str = ""       # versioned path of its source map ([sourcemaps])
     written: bool = False
     # This run's cache traffic (keys), for the report and the push; not kept.
     cache_hits: list[str] = field(default_factory=list)
@@ -87,27 +91,67 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     deps = dict(job.deps)
     results = Results(cache_folder(state_dir),
                       source_tag(hashlib.sha256(data).digest() for data in datas))
-    if job.is_bundle:
+    prehashed = not job.is_bundle and is_prehashed(job.logical_path, settings.prehashed)
+    pieces: list | None = [] if _maps(job, settings) and not prehashed else None
+    warnings: list[str]
+    if prehashed:  # the bundler's bytes and name: its own imports refer to that name
+        content, warnings = datas[0], []
+    elif job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas))
         content, warnings = transform_bundle(job.logical_path, members, settings, deps,
-                                             results.memo)
+                                             results.memo, pieces)
     elif extension(job.logical_path) == ".png" and settings.png == "lossless":
         content, warnings = _optimized_png(job.logical_path, datas[0], settings, results)
     else:
         content, warnings = transform_file(job.logical_path, datas[0], settings, deps,
-                                           results.memo)
-    versioned, written = _write_versioned(job, content, settings, output, warnings)
+                                           results.memo, pieces)
+    map_path = ""
+    if pieces:
+        content, map_path, map_warnings = _with_sourcemap(job.logical_path, content, pieces,
+                                                          settings, output)
+        warnings = warnings + map_warnings
+    if prehashed:
+        versioned = job.logical_path
+        written = write_immutable(os.path.join(output, versioned), content)
+    else:
+        versioned, written = _write_versioned(job, content, settings, output, warnings)
     built = Built(
         logical_path=job.logical_path, versioned_path=versioned, size=len(content),
         integrity="sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode(),
         input_hash=input_hash, input_size=sum(map(len, datas)),
         sources=[lg for lg, _ in job.inputs] if job.is_bundle else [],
-        warnings=warnings, bundle=job.is_bundle, written=written)
+        warnings=warnings, bundle=job.is_bundle, prehashed=prehashed, sourcemap=map_path,
+        written=written)
     if is_compressible(job.logical_path):
         _write_twins(built, content, settings, output, results)
     built.cache_hits, built.cache_computed = results.hits, results.computed
     built.cache_rejected, built.cache_tag = results.rejected, results.tag
     return built
+
+
+def _maps(job: Job, settings: Settings) -> bool:
+    """A source map for a minified CSS file and a CSS bundle (JS: not yet)."""
+    return (settings.sourcemaps and extension(job.logical_path) == ".css"
+            and (job.is_bundle or minifies(job.logical_path, settings)))
+
+
+def _with_sourcemap(logical_path: str, content: bytes, pieces: list, settings: Settings,
+                    output: str) -> tuple[bytes, str, list[str]]:
+    """Write the map as a versioned file of its own; the content with its
+    sourceMappingURL comment (none when hidden), the map's path, warnings."""
+    from assetpipe import sourcemap
+    text = content.decode("utf-8")
+    try:
+        data = sourcemap.css_sourcemap(logical_path, text, pieces)
+    except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
+        return content, "", [f"{logical_path}: no source map: {exc}"]
+    map_path = naming.versioned_name(logical_path + ".map",
+                                     naming.content_version(data, settings.version_length))
+    write_immutable(os.path.join(output, map_path), data)
+    if not settings.sourcemaps_hidden:
+        text += ("" if text.endswith("\n") else "\n") + sourcemap.comment(
+            posixpath.basename(map_path))
+    return text.encode("utf-8"), map_path, []
 
 
 def _optimized_png(logical_path: str, data: bytes, settings: Settings,
@@ -212,6 +256,7 @@ def _input_hash(job: Job, datas: list[bytes]) -> str:
 
 def outputs_exist(prev: dict, output: str) -> bool:
     paths = [prev["versioned_path"], *prev["encodings"].values()]
+    paths += [prev["sourcemap"]] if prev.get("sourcemap") else []
     return all(os.path.exists(os.path.join(output, p)) for p in paths)
 
 

@@ -16,6 +16,7 @@ from assetpipe import minify
 from assetpipe.errors import BuildError
 from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
+from assetpipe.sourcemap import Piece
 
 TOOL_EPOCH = "3"  # bump when a transform changes its output for the same input
 
@@ -40,6 +41,9 @@ class Settings:
     version_strategy: str = "hash"
     version_length: int = 10
     refs: RefPolicy = field(default_factory=RefPolicy)
+    prehashed: tuple[str, ...] = ()   # [versioning] prehashed: copied as they are, names kept
+    sourcemaps: bool = False
+    sourcemaps_hidden: bool = False
 
     def key(self) -> str:
         return _settings_key(self)
@@ -75,21 +79,25 @@ def minifies(logical_path: str, settings: Settings) -> bool:
 
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
-                   versioned: dict[str, str], memo: Memo | None = None) -> tuple[bytes, list[str]]:
+                   versioned: dict[str, str], memo: Memo | None = None,
+                   pieces: list | None = None) -> tuple[bytes, list[str]]:
     """Final bytes of one source file, plus warnings.  `versioned` maps the
-    logical paths it references to their versioned paths."""
+    logical paths it references to their versioned paths.  `pieces` collects
+    the text at each stage, for a source map (sourcemap.Piece)."""
     if scannable(logical_path):
         try:
             text = decode_text(logical_path, data)
         except BuildError as exc:
             return data, [f"{exc}; copied unchanged"]
         minified = minifies(logical_path, settings)
+        original = text
         text = rewrite_text(logical_path, logical_path, text, versioned,
                             keeps_sourcemap=not minified, policy=settings.refs)
         warnings: list[str] = []
-        if minified:
-            text = _minify_text(logical_path, text, warnings, memo)
-        return text.encode("utf-8"), warnings
+        final = _minify_text(logical_path, text, warnings, memo) if minified else text
+        if pieces is not None:
+            pieces.append(Piece(logical_path, original, text, final))
+        return final.encode("utf-8"), warnings
     if extension(logical_path) == ".png" and settings.png == "lossless":
         from assetpipe.images import optimize_png
         result = optimize_png(data, settings.strip)
@@ -99,21 +107,24 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
-                     versioned: dict[str, str], memo: Memo | None = None
-                     ) -> tuple[bytes, list[str]]:
+                     versioned: dict[str, str], memo: Memo | None = None,
+                     pieces: list | None = None) -> tuple[bytes, list[str]]:
     """Concatenate (and minify) bundle members in order; their links are
     re-pointed from each member's folder to the bundle's.  Returns the bytes
-    and warnings (a member published unminified)."""
+    and warnings (a member published unminified); `pieces` as in
+    transform_file."""
     texts: list[str] = []
     warnings: list[str] = []
     for logical_path, data in members:
-        text = decode_text(logical_path, data)
+        original = text = decode_text(logical_path, data)
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs)
-        if minifies(logical_path, settings):
-            text = _minify_text(logical_path, text, warnings, memo)
-        texts.append(text)
+        final = (_minify_text(logical_path, text, warnings, memo)
+                 if minifies(logical_path, settings) else text)
+        if pieces is not None:
+            pieces.append(Piece(logical_path, original, text, final))
+        texts.append(final)
     if extension(name) == ".css":
         return minify.join_css(texts).encode("utf-8"), warnings
     if is_js(name):
