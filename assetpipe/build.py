@@ -167,7 +167,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
     # A CSS reference cycle is an error naming it, before any work; an
     # import cycle is versioned as one (assetpipe.modules).
-    groups = modules.cycle_groups(deps)
+    groups = modules.cycle_groups(deps, plan_links)
     deps = cache_build.shard_deps(deps, plans, sources, shard)
     fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
     versioned: dict[str, str] = {}
