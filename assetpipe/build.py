@@ -216,10 +216,11 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
     _write_unversioned(built, config, work.plans.keys())
     changes = commit.save_rows(store, work, built, records)
     report = _report(built, done, store.totals())
-    old = changes.removed
-    keep = config.versioning.keep_unversioned
-    if not keep and work.full:   # keep_unversioned just switched off: every plain copy goes
-        old = {**(read_current(config.output) or {}).get("assets", {}), **old}
+    old, keep = changes.removed, config.versioning.keep_unversioned
+    if work.full:   # the store may have been reset (other settings): ask the live manifest
+        current = read_current(config.output)
+        if isinstance(current, dict) and isinstance(current.get("assets"), dict):
+            old = {**current["assets"], **old}
     # Before the manifest swap, which names no plain copy: after it, a kill
     # would leave them forever (the rerun finds the manifest current).
     _remove_stale_copies(config.output, old, work.plans.keys() if keep else set())

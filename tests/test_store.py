@@ -88,7 +88,7 @@ def test_a_corrupt_or_missing_store_is_rebuilt_not_blocking(site, damage):
 # state write: a real kill, at a moment chosen exactly rather than by a timer.
 KILLER = """
 import os, signal, sys
-from assetpipe import store, commit
+from assetpipe import store, publish
 from assetpipe.cli import main
 point = sys.argv[1]
 def kill_after(module, name):
@@ -101,7 +101,7 @@ def kill_after(module, name):
 if point == "rows":          # mid-transaction: asset rows written, nothing else
     kill_after(store.Store, "put_assets")
 elif point == "manifest":    # manifest and history published, not committed
-    kill_after(commit, "publish_manifest")
+    kill_after(publish, "publish_manifest")
 elif point == "commit":      # committed, no fingerprint yet
     kill_after(store.Store, "commit")
 sys.exit(main(["build", "--config", sys.argv[2], "--quiet"]))
