@@ -14,10 +14,9 @@ from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
-from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
+from assetpipe.writer import OutputLock, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
@@ -206,9 +205,10 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
                 lambda b: work.versioned.update({b.logical_path: b.versioned_path})) as runner:
         reused, done = runner.run_graph(
             modules.condensed(deps, groups),
-            _preparer(work, sources, commits, records, config.output, groups, settings),
+            incremental.preparer(work, sources, commits, records, config.output, groups, settings),
             incremental.changed_bytes(work, sources))
-    built, breaches = reused + done, []
+    built = reused + done
+    breaches: list[str] = []
     if shard is None:
         report, breaches = _publish(config, store, work, built, done, records, git.build_info())
     else:
@@ -233,7 +233,7 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
     store's rows, stale copies gone, the manifest and its history entry, then
     the one COMMIT."""
     from assetpipe import commit
-    from assetpipe.publish import read_current, remove_stale_copies
+    from assetpipe.publish import read_current, remove_stale_copies, write_unversioned
     rows, breaches = budgets.check(config.budgets, {
         b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
     if breaches:
@@ -241,8 +241,8 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
         report.budgets = rows
         return report, breaches
     state.remove_marker(config.state_dir, "fingerprint")   # from here on, the output changes
-    _write_unversioned(built, config, work.plans.keys())
-    changes = commit.save_rows(store, work, built, records, _imports(work))
+    write_unversioned(built, config, work.plans.keys())
+    changes = commit.save_rows(store, work, built, records, commit.imports_of(work))
     report = _report(built, done, store.totals())
     report.budgets = rows
     old, keep = changes.removed, config.versioning.keep_unversioned
@@ -253,95 +253,11 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
     # Before the manifest swap, which names no plain copy: after it, a kill
     # would leave them forever (the rerun finds the manifest current).
     remove_stale_copies(config.output, old, work.plans.keys() if keep else set())
-    extra = _extra(config, store, work.plans, report.warnings)
+    extra = commit.extra_of(config, store, work.plans, report.warnings)
     report.manifest_changed = commit.publish(store, config.output, config.state_dir, changes,
                                              config.url_prefix, build_info, extra)
     commit.finish(store, settings_for(config).key(), _build_inputs(config))
     return report, []
-
-
-def _imports(work) -> dict[str, list[str]]:
-    """Each ES module's static imports, for its manifest entry."""
-    from assetpipe.modules import static_imports
-    imports = {name: static_imports(links) for name, links in work.plan_links.items()}
-    return {name: found for name, found in imports.items() if found}
-
-
-def _extra(config: Config, store, plans: dict, warnings: list[str]):
-    """What the manifest holds besides the stored entries: the [importmap]
-    (bare specifier -> logical name) and the Vite entries (copies of stored
-    entries under their source names)."""
-    from assetpipe.commit import Extra
-    from assetpipe.modules import check_import_map
-    extra = Extra(importmap=check_import_map(config.importmap, plans))
-    if config.versioning.vite_manifest:
-        from assetpipe import vite
-        from assetpipe.publish import parse_entry
-        assets = dict(map(parse_entry, store.fragments()))
-        stored = set(assets)
-        warnings += vite.add_entries(assets, config.source, config.versioning)
-        extra.assets = {name: assets[name] for name in assets.keys() - stored}
-    return extra
-
-
-def _preparer(work, sources: dict[str, SourceFile], commits: dict, records: dict, output: str,
-              groups: dict, settings):
-    """prepare(logical) for the runner: the stored Built when nothing it depends
-    on changed, else (Job, input bytes).  Records what each output was made from."""
-    from assetpipe import plan
-    from assetpipe.jobs import Built, Job, outputs_exist
-    versioned, cycle_names = work.versioned, {}
-
-    def prepare(logical: str):
-        members = work.plans[logical]
-        key = plan.stat_key(members, sources)
-        if logical in groups and logical not in cycle_names:
-            cycle_names.update(_cycle_names(groups[logical], work, sources, settings))
-        dep_paths = {target: versioned.get(target) or cycle_names[target]
-                     for target in sorted(work.deps[logical])}
-        commit = commits.get(logical)
-        records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
-        prev = work.previous.get(logical)
-        if (prev and prev["stat"] == key and prev["deps"] == dep_paths
-                and prev.get("commit") == commit and outputs_exist(prev["built"], output)
-                and cycle_names.get(logical) in (None, prev["built"]["versioned_path"])):
-            versioned[logical] = prev["built"]["versioned_path"]
-            return Built(**prev["built"])
-        job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
-                  is_bundle=logical not in sources,
-                  mtime_ns=max(sources[m].mtime_ns for m in members),
-                  deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
-                  commit=commit, versioned_path=cycle_names.get(logical))
-        return job, sum(sources[m].size for m in members)
-    return prepare
-
-
-def _cycle_names(group, work, sources, settings) -> dict[str, str]:
-    """Versioned names of one import cycle's members (assetpipe.modules)."""
-    from assetpipe.modules import cycle_names
-    external = {t: work.versioned[t] for m in group for t in work.deps[m] if t not in group}
-    return cycle_names(group, work.plans, {k: s.abs_path for k, s in sources.items()}, external,
-                       settings.key(), settings.version_length)
-
-
-def _write_unversioned(built: list, config: Config, logicals) -> None:
-    """Plain copies: twins first, then the file (as pages do), and a twin the
-    file no longer has is removed, or Apache would serve stale bytes from it.
-    `logicals`: every output's name (a "x.js.gz" may be an asset of its own)."""
-    if not config.versioning.keep_unversioned:
-        return
-    out = config.output
-    for b in built:
-        if is_reserved(b.logical_path) or b.prehashed:
-            continue  # the manifest's name: versioned only; a prehashed one is its plain name
-        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
-        for suffix in TWIN_SUFFIXES:
-            plain_twin = b.logical_path + suffix
-            if suffix in suffixes:
-                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
-            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
-                remove_file(os.path.join(out, plain_twin))
-        link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))
 
 
 def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:

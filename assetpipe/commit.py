@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from assetpipe import history
 from assetpipe import publish as manifest_file
+from assetpipe.config import Config
 from assetpipe.incremental import Work, edges
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.publish import (
@@ -150,3 +151,26 @@ def _manifest_stat(output: str) -> str:
     except FileNotFoundError:
         return ""
     return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def imports_of(work) -> dict[str, list[str]]:
+    """Each ES module's static imports, for its manifest entry."""
+    from assetpipe.modules import static_imports
+    imports = {name: static_imports(links) for name, links in work.plan_links.items()}
+    return {name: found for name, found in imports.items() if found}
+
+
+def extra_of(config: Config, store, plans: dict, warnings: list[str]):
+    """What the manifest holds besides the stored entries: the [importmap]
+    (bare specifier -> logical name) and the Vite entries (copies of stored
+    entries under their source names)."""
+    from assetpipe.modules import check_import_map
+    extra = Extra(importmap=check_import_map(config.importmap, plans))
+    if config.versioning.vite_manifest:
+        from assetpipe import vite
+        from assetpipe.publish import parse_entry
+        assets = dict(map(parse_entry, store.fragments()))
+        stored = set(assets)
+        warnings += vite.add_entries(assets, config.source, config.versioning)
+        extra.assets = {name: assets[name] for name in assets.keys() - stored}
+    return extra

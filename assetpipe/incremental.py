@@ -107,3 +107,42 @@ def edges(work: Work) -> dict[str, set[str]]:
     """Every reference target (found or missing) of each output looked at."""
     return {name: {link.target for link in found if link.target is not None}
             for name, found in work.plan_links.items()}
+
+
+def preparer(work, sources: dict[str, SourceFile], commits: dict, records: dict, output: str,
+              groups: dict, settings):
+    """prepare(logical) for the runner: the stored Built when nothing it depends
+    on changed, else (Job, input bytes).  Records what each output was made from."""
+    from assetpipe.jobs import Built, Job, outputs_exist
+    versioned, cycle_names = work.versioned, {}
+
+    def prepare(logical: str):
+        members = work.plans[logical]
+        key = plan.stat_key(members, sources)
+        if logical in groups and logical not in cycle_names:
+            cycle_names.update(cycle_names_of(groups[logical], work, sources, settings))
+        dep_paths = {target: versioned.get(target) or cycle_names[target]
+                     for target in sorted(work.deps[logical])}
+        commit = commits.get(logical)
+        records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
+        prev = work.previous.get(logical)
+        if (prev and prev["stat"] == key and prev["deps"] == dep_paths
+                and prev.get("commit") == commit and outputs_exist(prev["built"], output)
+                and cycle_names.get(logical) in (None, prev["built"]["versioned_path"])):
+            versioned[logical] = prev["built"]["versioned_path"]
+            return Built(**prev["built"])
+        job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
+                  is_bundle=logical not in sources,
+                  mtime_ns=max(sources[m].mtime_ns for m in members),
+                  deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
+                  commit=commit, versioned_path=cycle_names.get(logical))
+        return job, sum(sources[m].size for m in members)
+    return prepare
+
+
+def cycle_names_of(group, work, sources, settings) -> dict[str, str]:
+    """Versioned names of one import cycle's members (assetpipe.modules)."""
+    from assetpipe.modules import cycle_names
+    external = {t: work.versioned[t] for m in group for t in work.deps[m] if t not in group}
+    return cycle_names(group, work.plans, {k: s.abs_path for k, s in sources.items()}, external,
+                       settings.key(), settings.version_length)
