@@ -12,12 +12,11 @@ from dataclasses import dataclass, field
 
 from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
-from assetpipe.errors import UsageError
+from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
-from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
+from assetpipe.writer import OutputLock, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
@@ -71,7 +70,6 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
-    manifest = os.path.join(output, MANIFEST_NAME)
     if origin is None and config.versioning.strategy == "git":
         origin = gitinfo.find_origin(config.source)
         if origin is None:
@@ -84,10 +82,12 @@ def build(config: Config, workers: int | None = None, progress=None,
         sources = scan_sources(config.source)
         config_repr = (_build_inputs(config) + _git_stamp(config, origin)
                        + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
-        stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
+        inputs = state.inputs_hash(config_repr, sources)
         building = state.read_marker(state_dir, "building")
-        if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
-                config_repr, stats, _stat(manifest))):
+        value = state.fingerprint(inputs, _manifest_stat(output))
+        record = state.read_fingerprint(state_dir)
+        intact = record is not None and state.outputs_intact(output, state_dir, record)
+        if building is None and intact and (record or {}).get("value") == value:
             return BuildReport(files=len(sources) + len(config.bundles), noop=True,
                                seconds=time.perf_counter() - started,
                                budgets=budgets.published_rows(config.budgets, config.output))
@@ -95,24 +95,54 @@ def build(config: Config, workers: int | None = None, progress=None,
             remove_temp_files(output)
             remove_temp_files(state_dir)
         state.write_marker(state_dir, "building", str(os.getpid()))
-        state.remove_marker(state_dir, "fingerprint")
-        report, breaches = _build(config, sources, workers or os.cpu_count() or 1, progress,
-                                  origin)
-        if building is not None:
-            # Workers orphaned by the kill may have written temp files after
-            # the sweep above; by now they have exited (jobs.exit_with_build).
+        trusted = building is None and intact and config.versioning.strategy != "git"
+        report = _build_safely(
+            config, sources, workers or os.cpu_count() or 1, progress, origin,
+            lambda: state.fingerprint(inputs, _manifest_stat(output)), trusted)
+        if building is not None:   # workers orphaned by the kill have exited by now
             remove_temp_files(output, only_dead=True)
             remove_temp_files(state_dir, only_dead=True)
-        if breaches:  # no fingerprint: the next build checks again instead of a no-op
-            state.remove_marker(state_dir, "building")
-            report.seconds = time.perf_counter() - started
-            raise budgets.BudgetError(breaches, report)
-        state.write_fingerprint(output, state_dir,
-                                state.fingerprint(config_repr, stats, _stat(manifest)),
-                                config.versioning.keep_unversioned)
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _build_safely(config: Config, sources: dict[str, SourceFile], workers: int, progress,
+                  origin: gitinfo.Origin | None, fingerprint, trusted: bool) -> BuildReport:
+    """_build with its state store.  A store that turns out not to describe
+    the output is looked at in full; one that cannot be read is discarded and
+    the build rerun: the store is a cache, never a blocker.  A build that fails
+    before publishing anything (its fingerprint still there) leaves the output
+    as the last build made it: the next one needs no sweep and no full look."""
+    from assetpipe.incremental import Untrusted
+    from assetpipe.store import DatabaseError, discard
+    output, state_dir, discarded = config.output, config.state_dir, False
+    while True:
+        store = state.open_store(state_dir)
+        try:
+            report, breaches = _build(config, sources, workers, progress, origin, store,
+                                      trusted)
+            if breaches:   # nothing published: the fingerprint stays the last build's
+                raise budgets.BudgetError(breaches, report)
+            state.write_fingerprint(output, state_dir, fingerprint(),
+                                    config.versioning.keep_unversioned, store)
+            return report
+        except Untrusted:
+            store.rollback()
+            trusted = False
+        except DatabaseError as exc:
+            store.close()
+            if discarded:
+                raise BuildError(f"build state database failed: {exc}", store.path) from None
+            discard(store.path)
+            discarded, trusted = True, False
+        except AssetpipeError:
+            store.rollback()
+            if state.read_fingerprint(state_dir) is not None:
+                state.remove_marker(state_dir, "building")
+            raise
+        finally:
+            store.close()
 
 
 def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
@@ -134,138 +164,100 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
         scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
                                              state_dir=os.path.join(scratch, "state"))
-        report, _ = _build(scratch_config, scan_sources(config.source),
-                           workers or os.cpu_count() or 1, None, origin, shard)
+        store = state.open_store(scratch_config.state_dir)
+        try:
+            report, _ = _build(scratch_config, scan_sources(config.source),
+                               workers or os.cpu_count() or 1, None, origin, store, False, shard)
+        finally:
+            store.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
-           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None
-           ) -> tuple[BuildReport, list[str]]:
+           origin: gitinfo.Origin | None, store, trusted: bool,
+           shard: tuple[int, int] | None = None) -> tuple[BuildReport, list[str]]:
     """The build, and the budget breaches (then nothing is published)."""
-    from assetpipe import cache_build, graph, modules, plan
-    from assetpipe.jobs import Built, Job, outputs_exist
-    from assetpipe.publish import manifest_assets
+    from assetpipe import cache_build, incremental, modules, plan
     from assetpipe.runner import Runner
     settings = settings_for(config)
-    settings_key = settings.key()
-    prev_assets, prev_links = state.load_state(config.state_dir, settings_key)
+    store.begin()
+    if store.meta().get("settings") != settings.key():
+        store.reset({})       # made with other settings: nothing in it applies
+        trusted = False
+    trusted = trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)
     plans = plan.outputs(config, sources)
-    in_bundles = {m for bundle in config.bundles for m in plans[bundle.name] if graph.is_js(m)}
-    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links, in_bundles)
-    modules.refuse_module_bundles(config.bundles, plans, link_cache)
-    plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
-                  for logical, members in plans.items()}
-    # Every source is also an output of its own, so reporting only those names
-    # each bundle member's problem once, at the member's own file:line.
-    warnings = graph.report_problems(
-        {logical: found for logical, found in plan_links.items() if logical in sources},
-        settings.refs)
+    work = incremental.find_work(store, sources, plans, trusted)
+    incremental.plan_work(work, store, sources, settings)
+    modules.refuse_module_bundles(config.bundles, plans, work.link_cache)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
     commits, git_warnings = _commits(settings, git, plans)
-    deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
-    # A CSS reference cycle is an error naming it, before any work; an
-    # import cycle is versioned as one (assetpipe.modules).
-    groups = modules.cycle_groups(deps, plan_links)
+    # A CSS reference cycle is an error naming it, before any work; an import
+    # cycle is versioned as one (assetpipe.modules).  An edit inside a cycle
+    # reaches every member through the stored edges, so all are in work.names.
+    deps = {name: targets & work.names for name, targets in work.deps.items()}
+    groups = modules.cycle_groups(deps, work.plan_links)
     deps = cache_build.shard_deps(deps, plans, sources, shard)
     fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
-    versioned: dict[str, str] = {}
-    cycle_names: dict[str, str] = {}
     records: dict[str, dict] = {}
-
-    def prepare(logical: str):
-        """The cached Built when nothing it depends on changed, else (Job, bytes)."""
-        members = plans[logical]
-        key = plan.stat_key(members, sources)
-        if logical in groups and logical not in cycle_names:
-            cycle_names.update(_cycle_names(groups[logical], deps, plans, sources, versioned,
-                                            settings))
-        dep_paths = {target: versioned.get(target) or cycle_names[target]
-                     for target in sorted(deps[logical])}
-        commit = commits.get(logical)
-        records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
-        prev = prev_assets.get(logical)
-        if (prev and prev["stat"] == key and prev["deps"] == dep_paths
-                and prev.get("commit") == commit and outputs_exist(prev["built"], config.output)
-                and cycle_names.get(logical) in (None, prev["built"]["versioned_path"])):
-            versioned[logical] = prev["built"]["versioned_path"]
-            return Built(**prev["built"])
-        job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
-                  is_bundle=logical not in sources,
-                  mtime_ns=max(sources[m].mtime_ns for m in members),
-                  deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
-                  commit=commit, versioned_path=cycle_names.get(logical))
-        return job, sum(sources[m].size for m in members)
-
-    def finished(built: Built) -> None:
-        versioned[built.logical_path] = built.versioned_path
-
-    changed_bytes = sum(src.size for logical, src in sources.items()
-                        if plan.stat_key([logical], sources) != prev_assets.get(logical, {}).get("stat"))
-    advance = progress(len(plans)) if progress else None
-    with Runner(settings, config.output, config.state_dir, workers, advance, finished) as runner:
-        reused, done = runner.run_graph(modules.condensed(deps, groups), prepare, changed_bytes)
+    advance = progress(len(deps)) if progress else None
+    with Runner(settings, config.output, config.state_dir, workers, advance,
+                lambda b: work.versioned.update({b.logical_path: b.versioned_path})) as runner:
+        reused, done = runner.run_graph(
+            modules.condensed(deps, groups),
+            incremental.preparer(work, sources, commits, records, config.output, groups, settings),
+            incremental.changed_bytes(work, sources))
     built = reused + done
-    report = _report(built, done)
-    report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
-                           + plan.reserved_warnings(plans))
     breaches: list[str] = []
     if shard is None:
-        for b in built:
-            records[b.logical_path]["built"] = b.as_dict()
-        module_info = _module_info(config, plans, plan_links)
-        assets = manifest_assets(built, module_info["imports"])
-        if config.versioning.vite_manifest:  # its entries under their source names too
-            from assetpipe import vite
-            report.warnings += vite.add_entries(assets, config.source, config.versioning)
-        report.budgets, breaches = budgets.check(config.budgets, {
-            b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
-        if not breaches:
-            _write_unversioned(built, config)
-            report.manifest_changed = _publish(config, assets, git.build_info(),
-                                               module_info["importmap"])
-        state.save_state(config.state_dir, settings_key, records, link_cache)
+        report, breaches = _publish(config, store, work, built, done, records, git.build_info())
+    else:
+        report = _report(built, done, (len(built), 0, 0, 0, 0))
+    report.warnings[:0] = (work.warnings + git_warnings
+                           + plan.reserved_warnings({n: plans[n] for n in work.names}))
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
     report.warnings.extend(cache_warnings)
     return report, breaches
 
 
-def _cycle_names(group, deps, plans, sources, versioned, settings) -> dict[str, str]:
-    """Versioned names of one import cycle's members (assetpipe.modules)."""
-    from assetpipe.modules import cycle_names
-    external = {t: versioned[t] for m in group for t in deps[m] if t not in group}
-    return cycle_names(group, plans, {k: s.abs_path for k, s in sources.items()}, external,
-                       settings.key(), settings.version_length)
+def _whole(config: Config) -> bool:
+    """Features checked over every output at once: such a build looks at all
+    of them (no incremental planning) -- budgets sum the whole site, Vite
+    entries copy other entries, the import map names any output."""
+    return bool(config.budgets or config.versioning.vite_manifest or config.importmap)
 
 
-def _module_info(config: Config, plans: dict, plan_links: dict) -> dict:
-    """What the manifest says about ES modules: each one's static imports,
-    and the [importmap] (bare specifier -> logical name)."""
-    from assetpipe.modules import check_import_map, static_imports
-    imports = {logical: static_imports(links) for logical, links in plan_links.items()}
-    return {"imports": {k: v for k, v in imports.items() if v},
-            "importmap": check_import_map(config.importmap, plans)}
-
-
-def _write_unversioned(built: list, config: Config) -> None:
-    """Plain copies: twins first, then the file (as pages do), and a twin the
-    file no longer has is removed, or Apache would serve stale bytes from it."""
-    if not config.versioning.keep_unversioned:
-        return
-    out = config.output
-    logicals = {b.logical_path for b in built}
-    for b in built:
-        if is_reserved(b.logical_path) or b.prehashed:
-            continue  # the manifest's name: versioned only; a prehashed one is its plain name
-        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
-        for suffix in TWIN_SUFFIXES:
-            plain_twin = b.logical_path + suffix
-            if suffix in suffixes:
-                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
-            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
-                remove_file(os.path.join(out, plain_twin))
-        link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))
+def _publish(config: Config, store, work, built: list, done: list, records: dict,
+             build_info: dict) -> tuple[BuildReport, list[str]]:
+    """Budgets first (a breach publishes nothing); then plain copies, the
+    store's rows, stale copies gone, the manifest and its history entry, then
+    the one COMMIT."""
+    from assetpipe import commit
+    from assetpipe.publish import read_current, remove_stale_copies, write_unversioned
+    rows, breaches = budgets.check(config.budgets, {
+        b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
+    if breaches:
+        report = _report(built, done, (len(built), 0, 0, 0, 0))
+        report.budgets = rows
+        return report, breaches
+    state.remove_marker(config.state_dir, "fingerprint")   # from here on, the output changes
+    write_unversioned(built, config, work.plans.keys())
+    changes = commit.save_rows(store, work, built, records, commit.imports_of(work))
+    report = _report(built, done, store.totals())
+    report.budgets = rows
+    old, keep = changes.removed, config.versioning.keep_unversioned
+    if work.full:   # the store may have been reset (other settings): ask the live manifest
+        current = read_current(config.output)
+        if isinstance(current, dict) and isinstance(current.get("assets"), dict):
+            old = {**current["assets"], **old}
+    # Before the manifest swap, which names no plain copy: after it, a kill
+    # would leave them forever (the rerun finds the manifest current).
+    remove_stale_copies(config.output, old, work.plans.keys() if keep else set())
+    extra = commit.extra_of(config, store, work.plans, report.warnings)
+    report.manifest_changed = commit.publish(store, config.output, config.state_dir, changes,
+                                             config.url_prefix, build_info, extra)
+    commit.finish(store, settings_for(config).key(), _build_inputs(config))
+    return report, []
 
 
 def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:
@@ -276,35 +268,14 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
     return plan_commits(git, plans)
 
 
-def _publish(config: Config, assets: dict, build_info: dict, importmap: dict) -> bool:
-    """Write manifest.json if anything in it changed, and a history entry if
-    the assets did; True if the manifest was written."""
-    from assetpipe import history, publish
-    current = publish.read_current(config.output)
-    content = publish.render_manifest(assets, config.url_prefix, build_info, importmap)
-    changed = not (current and current.get("assets") == assets
-                   and current.get("build") == build_info
-                   and current.get("importmap", {}) == importmap
-                   and current.get("url_prefix") == config.url_prefix)
-    if current:
-        # Before the manifest swap, which names no plain copy: after it, a
-        # kill would leave them forever (the rerun finds the manifest current).
-        kept = assets.keys() if config.versioning.keep_unversioned else set()
-        publish.remove_stale_copies(config.output, current["assets"], kept)
-    if changed:
-        publish.publish_manifest(config.output, content)
-    history.record(config.state_dir, assets, content)
-    return changed
-
-
-def _report(built: list, done: list) -> BuildReport:
-    report = BuildReport(files=len(built), processed=len(done),
-                         written=sum(b.written for b in done))
+def _report(built: list, done: list, totals: tuple[int, ...]) -> BuildReport:
+    """Counts of this build's work; byte totals over every output (from the
+    store); the warnings of the outputs it looked at."""
+    files, bytes_in, bytes_out, bytes_gzip, bytes_br = totals
+    report = BuildReport(files=files, processed=len(done), written=sum(b.written for b in done),
+                         bytes_in=bytes_in, bytes_out=bytes_out, bytes_gzip=bytes_gzip,
+                         bytes_br=bytes_br)
     for b in built:
-        report.bytes_in += b.input_size
-        report.bytes_out += b.size
-        report.bytes_gzip += b.encoded_sizes.get("gzip", b.size)
-        report.bytes_br += b.encoded_sizes.get("br", b.size)
         report.warnings.extend(b.warnings)
     return report
 
@@ -314,6 +285,10 @@ def _build_inputs(config: Config) -> str:
     return repr((__version__, config.source, config.url_prefix, config.bundles,
                  config.versioning, config.minify, config.compress, config.images,
                  config.sourcemaps, config.references, config.importmap, config.budgets))
+
+
+def _manifest_stat(output: str) -> tuple | None:
+    return _stat(os.path.join(output, MANIFEST_NAME))
 
 
 def _stat(path: str) -> tuple | None:

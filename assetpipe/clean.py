@@ -84,8 +84,7 @@ def clean(output: str, state_dir: str, keep: int, min_age: float,
         if not dry_run:
             for rel in plan.files:
                 os.unlink(os.path.join(output, rel))
-            for entry in plan.entries:
-                history.remove(state_dir, entry)
+            history.remove(state_dir, plan.entries)
     return plan
 
 

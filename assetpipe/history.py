@@ -9,6 +9,13 @@ machine whose clock runs ahead, must not reorder builds for `clean` or
 `sync --prune`.  Entries named before numbering (`<UTC time>-<hash>.json`)
 still read, ordered by time, before every numbered one.  The same naming
 serves the synced manifests of a destination (`sync_plan`).
+
+An entry holds either the whole manifest, or — when the build knows exactly
+what changed since the newest entry — a delta: `{"base": <previous entry's
+name>, "assets": {changed or added entries}, "removed": [logical paths]}`,
+so one edit on a 100,000-file site writes a few hundred bytes, not the
+whole manifest again.  Reading replays the deltas in order; before `clean`
+removes the entry a delta is based on, that delta is rewritten whole.
 """
 from __future__ import annotations
 
@@ -21,7 +28,7 @@ import time
 from dataclasses import dataclass
 
 from assetpipe.errors import BuildError
-from assetpipe.manifest import manifest_problem
+from assetpipe.manifest import MANIFEST_VERSION, manifest_problem
 from assetpipe.policy import twin_suffix
 from assetpipe.writer import write_atomic
 
@@ -36,19 +43,25 @@ class Entry:
     paths: frozenset[str]   # every output path its manifest names
 
 
-def assets_hash(assets: dict) -> str:
-    return hashlib.sha256(json.dumps(assets, sort_keys=True).encode()).hexdigest()[:16]
+def assets_hash(section: bytes) -> str:
+    """Identifies a set of assets by the manifest's assets section (see publish)."""
+    return hashlib.sha256(section).hexdigest()[:16]
 
 
-def record(state_dir: str, assets: dict, manifest: bytes, now: float | None = None) -> bool:
-    """Add an entry unless the newest one has the same assets; True if added."""
-    digest = assets_hash(assets)
+def record(state_dir: str, digest: str, manifest: bytes,
+           delta: tuple[str, dict, list] | None = None, now: float | None = None) -> str:
+    """Add an entry unless the newest one has the same assets; returns the newest
+    entry's name.  `delta` = (base entry name, changed entries, removed names):
+    written as a delta when `base` is the newest entry, else the whole manifest."""
     names = _names(state_dir)
     if names and names[-1].endswith(f"-{digest}.json"):
-        return False
-    write_atomic(os.path.join(state_dir, HISTORY_DIR, next_entry_name(names, digest, now)),
-                 manifest)
-    return True
+        return names[-1]
+    name = next_entry_name(names, digest, now)
+    if delta is not None and names and names[-1] == delta[0]:
+        doc = {"base": delta[0], "assets": delta[1], "removed": sorted(delta[2])}
+        manifest = json.dumps(doc, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    write_atomic(os.path.join(state_dir, HISTORY_DIR, name), manifest)
+    return name
 
 
 def order_key(name: str) -> tuple[int, str]:
@@ -81,7 +94,14 @@ def entry_time(name: str) -> float:
 def entries(state_dir: str) -> list[Entry]:
     """All entries, oldest first.  An unreadable one is an error: skipping it
     would let `clean` delete files it still protects."""
-    found = []
+    return [Entry(name, created, frozenset(manifest_paths({"assets": assets})))
+            for name, created, assets, _ in _replay(state_dir)]
+
+
+def _replay(state_dir: str):
+    """(name, created, full assets, is a delta) per entry, oldest first."""
+    assets: dict = {}
+    previous = None
     for name in _names(state_dir):
         path = os.path.join(state_dir, HISTORY_DIR, name)
         try:
@@ -91,16 +111,44 @@ def entries(state_dir: str) -> list[Entry]:
         except (OSError, ValueError, IndexError) as exc:
             raise BuildError(f"unreadable history entry ({exc}); remove it if it is stale",
                              path) from None
-        problem = manifest_problem(doc)
+        problem = _entry_problem(doc, previous)
         if problem:
             raise BuildError(f"history entry is not an assetpipe manifest ({problem}); "
                              "remove it if it is stale", path)
-        found.append(Entry(name, created, frozenset(manifest_paths(doc))))
-    return found
+        if "base" in doc:
+            removed = set(doc["removed"])
+            assets = {k: v for k, v in assets.items() if k not in removed}
+            assets.update(doc["assets"])
+        else:
+            assets = doc["assets"]
+        yield name, created, assets, "base" in doc
+        previous = name
 
 
-def remove(state_dir: str, entry: Entry) -> None:
-    os.unlink(os.path.join(state_dir, HISTORY_DIR, entry.name))
+def _entry_problem(doc: object, previous: str | None) -> str | None:
+    """What is wrong with a whole entry (a manifest) or a delta, or None."""
+    if not (isinstance(doc, dict) and "base" in doc):
+        return manifest_problem(doc)
+    if doc["base"] != previous:
+        return f"a delta of {doc['base']}, which is not the entry before it"
+    if not isinstance(doc.get("removed"), list):
+        return "a delta without a 'removed' list"
+    return manifest_problem({"manifest_version": MANIFEST_VERSION, "assets": doc.get("assets")})
+
+
+def remove(state_dir: str, doomed: list[Entry]) -> None:
+    """Remove entries; a kept delta whose base goes is first rewritten whole
+    (so a kill between the two steps leaves a readable history)."""
+    gone = {entry.name for entry in doomed}
+    previous = None
+    for name, _, assets, is_delta in _replay(state_dir):
+        if is_delta and previous in gone and name not in gone:
+            whole = {"manifest_version": MANIFEST_VERSION, "assets": assets}
+            write_atomic(os.path.join(state_dir, HISTORY_DIR, name),
+                         json.dumps(whole, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        previous = name
+    for name in gone:
+        os.unlink(os.path.join(state_dir, HISTORY_DIR, name))
 
 
 def manifest_paths(doc: dict, plain: bool = True) -> set[str]:

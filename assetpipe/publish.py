@@ -6,27 +6,38 @@ import os
 import time
 
 from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION, manifest_problem
-from assetpipe.policy import is_reserved, twin_suffix
-from assetpipe.writer import remove_file, write_atomic
+from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
+from assetpipe.writer import link_or_copy, remove_file, write_atomic
 
 
-def manifest_assets(built: list, imports: dict[str, list[str]] | None = None) -> dict:
-    """Manifest entries; an ES module's entry lists its static `imports`."""
-    imports = imports or {}
-    assets = {}
-    for b in sorted(built, key=lambda b: b.logical_path):
-        entry = {"path": b.versioned_path, "size": b.size, "integrity": b.integrity,
-                 "encodings": dict(sorted(b.encodings.items()))}
-        if b.bundle:
-            entry["sources"] = list(b.sources)
-        if b.logical_path in imports:
-            entry["imports"] = list(imports[b.logical_path])
-        if b.sourcemap:
-            entry["sourcemap"] = b.sourcemap
-        if b.prehashed:  # name kept from the bundler; immutable like a versioned one
-            entry["prehashed"] = True
-        assets[b.logical_path] = entry
-    return assets
+def manifest_entry(b, imports: list[str] | None = None) -> dict:
+    """One Built record as the manifest's `assets` entry for it; an ES
+    module's entry lists its static `imports`."""
+    entry = {"path": b.versioned_path, "size": b.size, "integrity": b.integrity,
+             "encodings": dict(sorted(b.encodings.items()))}
+    if b.bundle:
+        entry["sources"] = list(b.sources)
+    if imports:
+        entry["imports"] = list(imports)
+    if b.sourcemap:
+        entry["sourcemap"] = b.sourcemap
+    if b.prehashed:  # name kept from the bundler; immutable like a versioned one
+        entry["prehashed"] = True
+    return entry
+
+
+def render_entry(logical: str, entry: dict) -> str:
+    """The text one asset takes inside manifest.json, exactly as json.dumps(indent=2)
+    lays it out at that depth: kept per asset, so a build that changed one file
+    joins stored fragments instead of re-encoding the whole site."""
+    body = json.dumps(entry, indent=2, sort_keys=True, ensure_ascii=False)
+    return f"    {json.dumps(logical, ensure_ascii=False)}: " + body.replace("\n", "\n    ")
+
+
+def parse_entry(fragment: str) -> tuple[str, dict]:
+    """(logical path, entry) back from a fragment."""
+    ((logical, entry),) = json.loads("{" + fragment + "}").items()
+    return logical, entry
 
 
 def read_current(output: str) -> dict | None:
@@ -40,14 +51,57 @@ def read_current(output: str) -> dict | None:
     return None if manifest_problem(doc) else doc
 
 
-def render_manifest(assets: dict, url_prefix: str, build_info: dict,
-                    importmap: dict | None = None, created: float | None = None) -> bytes:
+# The document's keys are sorted and "assets" sorts first, so the assets
+# section opens the file and the other keys follow it.
+ASSETS_OPEN = '{\n  "assets": {\n'
+ASSETS_CLOSE = "\n  }"
+EMPTY_ASSETS = '{\n  "assets": {}'
+
+
+def manifest_tail(url_prefix: str, build_info: dict, importmap: dict | None = None,
+                  created: float | None = None) -> str:
+    """What follows the assets section: build, created, importmap (if any),
+    manifest_version, url_prefix."""
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
     doc = {"manifest_version": MANIFEST_VERSION, "created": stamp, "url_prefix": url_prefix,
-           "build": build_info, "assets": assets}
+           "build": build_info, "assets": {}}
     if importmap:  # [importmap]: bare specifier -> logical name
         doc["importmap"] = importmap
-    return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)[len(EMPTY_ASSETS):] + "\n"
+
+
+def render_fragments(fragments: list[str], tail: str) -> tuple[bytes, bytes]:
+    """(manifest.json, its assets section) from per-asset fragments in sorted
+    order: byte for byte what json.dumps(indent=2, sort_keys=True) gives."""
+    section = ",\n".join(fragments).encode("utf-8")
+    if not section:
+        return (EMPTY_ASSETS + tail).encode("utf-8"), section
+    return ASSETS_OPEN.encode() + section + ASSETS_CLOSE.encode() + tail.encode("utf-8"), section
+
+
+def splice_manifest(old: bytes, section_length: int, edits: list[tuple[int, int, str]],
+                    tail: str) -> tuple[bytes, bytes] | None:
+    """The previous manifest.json with some assets' fragments replaced, added or
+    removed, without reading the others: `edits` are (offset of the piece in
+    the old section, old piece length, 0 to insert; new fragment, "" to
+    remove), sorted; a piece is a fragment plus its ",\n".  None when `old`
+    is not laid out as expected (the caller then renders it whole)."""
+    start = len(ASSETS_OPEN)
+    end = start + section_length
+    if not (old.startswith(ASSETS_OPEN.encode()) and old[end:end + 5] == b"\n  },"):
+        return None
+    pieces = old[start:end] + b",\n"
+    parts, pos = [], 0
+    for offset, length, fragment in edits:
+        parts.append(pieces[pos:offset])
+        if fragment:
+            parts.append(fragment.encode("utf-8") + b",\n")
+        pos = offset + length
+    parts.append(pieces[pos:])
+    section = b"".join(parts)[:-2]
+    if not section:
+        return None
+    return ASSETS_OPEN.encode() + section + ASSETS_CLOSE.encode() + tail.encode("utf-8"), section
 
 
 def publish_manifest(output: str, content: bytes) -> None:
@@ -77,3 +131,23 @@ def remove_stale_copies(output: str, old: dict, kept) -> None:
                 continue
             if same:
                 remove_file(plain)
+
+
+def write_unversioned(built: list, config, logicals) -> None:
+    """Plain copies: twins first, then the file (as pages do), and a twin the
+    file no longer has is removed, or Apache would serve stale bytes from it.
+    `logicals`: every output's name (a "x.js.gz" may be an asset of its own)."""
+    if not config.versioning.keep_unversioned:
+        return
+    out = config.output
+    for b in built:
+        if is_reserved(b.logical_path) or b.prehashed:
+            continue  # the manifest's name: versioned only; a prehashed one is its plain name
+        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
+        for suffix in TWIN_SUFFIXES:
+            plain_twin = b.logical_path + suffix
+            if suffix in suffixes:
+                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
+            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
+                remove_file(os.path.join(out, plain_twin))
+        link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from stat import S_ISREG
+from typing import NamedTuple
 
 from assetpipe.config import Bundle
 from assetpipe.errors import BuildError
 from assetpipe.policy import glob_regex
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
+    # A NamedTuple, not a frozen dataclass: a 100,000-file walk makes one per
+    # file on every build, the no-op included, and this is 2-3x cheaper to create.
     logical_path: str   # posix, relative to the source folder
     abs_path: str
     size: int
@@ -32,18 +34,20 @@ def scan_sources(source: str) -> dict[str, SourceFile]:
     real_root = os.path.realpath(source)
     found: dict[str, SourceFile] = {}
     _walk(source, "", real_root, (real_root,), found)
-    return dict(sorted(found.items()))
+    return found
 
 
 def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
           found: dict[str, SourceFile]) -> None:
+    """Adds the files under `folder` to `found` in sorted path order: each
+    folder's entries are visited sorted by name, a folder's as "name/" —
+    exactly the order of the full paths, so no sort of the whole site."""
     try:
-        entries = list(os.scandir(folder))
+        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
     except OSError as exc:
         raise BuildError(f"cannot read folder: {exc.strerror}", folder) from None
+    entries.sort(key=lambda e: e.name + "/" if e.is_dir() else e.name)
     for entry in entries:
-        if entry.name.startswith("."):
-            continue
         _check_name(entry.path)
         logical = prefix + entry.name
         if entry.is_symlink():
@@ -62,9 +66,9 @@ def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
             st = entry.stat()
         except OSError:
             continue  # dangling symlink
-        if not entry.is_file():
-            continue  # sockets, fifos
-        found[logical] = SourceFile(logical, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
+        if S_ISREG(st.st_mode):  # not sockets, fifos
+            found[logical] = SourceFile(logical, entry.path, st.st_size, st.st_mtime_ns,
+                                        st.st_ino)
 
 
 def _check_name(path: str) -> None:

@@ -576,7 +576,9 @@ def test_disk_full_names_the_file(tmp_path):
 
     def limit():
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+        # Above what the state database's log needs to be created (~60 KB of
+        # 4 KiB pages), below the 200 KB file: the asset's write is what fails.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (120_000, 120_000))
     proc = run_cli(["build", "--config", str(cfg), "--jobs", "1"], preexec_fn=limit)
     assert proc.returncode == 1, proc.stderr
     assert "big.v" in proc.stderr and "File too large" in proc.stderr, proc.stderr

@@ -121,7 +121,7 @@ def test_corpus_leaves_no_temp_files_and_no_state_in_the_output(corpus_build):
     assert hidden == []
     # The state is kept beside the config instead, outside anything served.
     state = Path(config.state_dir)
-    assert not state.is_relative_to(output) and (state / "state.json").is_file()
+    assert not state.is_relative_to(output) and (state / "state.db").is_file()
     assert temp_litter(state) == [] and len(list((state / "history").iterdir())) == 1
 
 

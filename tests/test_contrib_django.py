@@ -8,9 +8,9 @@ br/gzip twins with Vary, and nothing of the build's own state served.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import sqlite3
 import sys
 
 import jinja2
@@ -228,7 +228,7 @@ def test_nothing_the_build_keeps_for_itself_answers_200(site, server, plain_whit
     cfg, output = site
     state = state_dir(cfg)
     kept = [p.relative_to(state).as_posix() for p in state.rglob("*") if p.is_file()]
-    assert "state.json" in kept and "fingerprint" in kept
+    assert "state.db" in kept and "fingerprint" in kept
     assert any(k.startswith("history/") for k in kept)
     for rel in kept:
         for url in (f"/static/{rel}", f"/static/.assetpipe/{rel}",
@@ -247,17 +247,18 @@ def test_build_moves_an_old_state_folder_out_of_the_served_tree(tmp_path):
                      {"DJANGO_SITE_STATIC_ROOT": str(tmp_path / "out"),
                       "DJANGO_SETTINGS_MODULE": "django_site.settings"})
     try:
-        assert srv.get("/static/.assetpipe/state.json").status == 200   # before: exposed
+        assert srv.get("/static/.assetpipe/state.db").status == 200   # before: exposed
     finally:
         srv.stop()
     build_site(tmp_path)
     assert not legacy.exists()
-    assert json.loads((state_dir(cfg) / "state.json").read_text())["assets"]
+    with sqlite3.connect(state_dir(cfg) / "state.db") as db:
+        assert db.execute("SELECT count(*) FROM assets").fetchone()[0] > 0
     srv = WsgiServer("django_site.wsgi:application",
                      {"DJANGO_SITE_STATIC_ROOT": str(tmp_path / "out"),
                       "DJANGO_SETTINGS_MODULE": "django_site.settings"})
     try:
-        assert srv.get("/static/.assetpipe/state.json").status == 404
+        assert srv.get("/static/.assetpipe/state.db").status == 404
     finally:
         srv.stop()
 

@@ -29,7 +29,7 @@ def test_state_dir_key_is_relative_to_the_config(tmp_path):
     cfg = write_config(tmp_path, extra='state_dir = "var/assetpipe"\n')
     build_dir(cfg)
     assert state_dir(cfg) == tmp_path / "var" / "assetpipe"
-    assert (tmp_path / "var" / "assetpipe" / "state.json").is_file()
+    assert (tmp_path / "var" / "assetpipe" / "state.db").is_file()
     assert not (tmp_path / ".assetpipe").exists()
     assert [p.name for p in (tmp_path / "out").rglob(".*")] == []
 

@@ -51,7 +51,7 @@ def test_write_atomic_replaces_and_leaves_no_temp(tmp_path):
 
 def test_build_after_a_kill_sweeps_temp_files_everywhere(tmp_path):
     """What a SIGKILL can leave: the `building` marker, temp files next to outputs and in the
-    state folder (state.json/history are written via temp + rename too)."""
+    state folder (history entries are written via temp + rename too)."""
     write_tree(tmp_path / "static", {"js/app.js": "var a;\n"})
     cfg = write_config(tmp_path)
     build_dir(cfg)
