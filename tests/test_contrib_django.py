@@ -8,6 +8,7 @@ br/gzip twins with Vary, and nothing of the build's own state served.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
