@@ -2,15 +2,29 @@
 
 gzip with mtime=0 and no file name, so two builds give identical bytes; a
 twin is kept only when it is at most 95% of the original (WhiteNoise's rule:
-smaller savings don't pay for the extra file and negotiation).
+smaller savings don't pay for the extra file and negotiation).  The build's
+versioned files and the pages make their twins here, from the [compress]
+section, so the two can never disagree on which twin a file gets.
 """
 from __future__ import annotations
 
 import gzip
+from typing import TYPE_CHECKING
+
+from assetpipe.errors import BuildError
+from assetpipe.policy import BROTLI, TWIN_SUFFIXES, Twin, active_twins
+
+if TYPE_CHECKING:
+    from assetpipe.config import Compress
 
 MIN_SAVING_RATIO = 0.95
 # Above this size brotli uses the "large" quality (see config.Compress).
 BROTLI_LARGE_BYTES = 64 * 1024
+
+
+class MissingEngine(BuildError):
+    """An engine the config asks for is not installed: one error for the
+    whole build (exit 1), never a warning per file."""
 
 
 def gzip_twin(content: bytes, level: int = 9) -> bytes | None:
@@ -23,8 +37,30 @@ def brotli_twin(content: bytes, quality: int = 11, large_quality: int = 9) -> by
     try:
         import brotli
     except ImportError:  # pragma: no cover - brotli is a declared dependency
-        raise RuntimeError("brotli twins need the 'brotli' package: pip install brotli") from None
+        raise MissingEngine("brotli twins need the 'brotli' package: pip install brotli "
+                            "(or set compress.brotli = false)") from None
     if len(content) > BROTLI_LARGE_BYTES:
         quality = large_quality
-    packed = brotli.compress(content, quality=quality)
+    packed: bytes = brotli.compress(content, quality=quality)
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
+
+
+def configured_twins(settings: Compress) -> tuple[Twin, ...]:
+    return active_twins(settings.gzip, settings.gzip_suffix, settings.brotli)
+
+
+def make_twin(twin: Twin, content: bytes, settings: Compress) -> bytes | None:
+    """One configured twin's bytes, or None when it does not pay."""
+    if twin == BROTLI:
+        return brotli_twin(content, settings.brotli_quality, settings.brotli_large_quality)
+    return gzip_twin(content, settings.gzip_level)
+
+
+def all_twins(content: bytes, settings: Compress) -> dict[str, bytes | None]:
+    """Twin suffix -> bytes, or None where there must be no twin.  Every
+    suffix a build may write is listed, so a twin under a suffix no longer
+    configured (or no longer paying) is known to be stale."""
+    found: dict[str, bytes | None] = dict.fromkeys(TWIN_SUFFIXES)
+    for twin in configured_twins(settings):
+        found[twin.suffix] = make_twin(twin, content, settings)
+    return found

@@ -27,7 +27,6 @@ from assetpipe.errors import BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest
 from assetpipe.media_types import is_compressible
-from assetpipe.policy import BROTLI, GZIP_SUFFIXES
 from assetpipe.writer import write_atomic
 
 AUTOESCAPE = ("html", "htm", "xml")
@@ -171,15 +170,7 @@ def publish_page(path: str, content: bytes, settings: Compress) -> bool:
 
 def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes | None]:
     """Twin suffix -> bytes, or None where there must be no twin (build's rules)."""
-    if not is_compressible(path):
-        return {}
-    gzipped = twins.gzip_twin(content, settings.gzip_level) if settings.gzip else None
-    brotlied = (twins.brotli_twin(content, settings.brotli_quality, settings.brotli_large_quality)
-                if settings.brotli else None)
-    # Every gzip suffix is listed: a twin under the one no longer configured is stale.
-    found: dict[str, bytes | None] = dict.fromkeys(GZIP_SUFFIXES)
-    found.update({settings.gzip_suffix: gzipped, BROTLI.suffix: brotlied})
-    return found
+    return twins.all_twins(content, settings) if is_compressible(path) else {}
 
 
 def load_context_function(spec: str, root: str) -> Callable[[], object]:
