@@ -17,6 +17,7 @@ from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
+from assetpipe.versioning import uses_git
 from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
@@ -44,18 +45,9 @@ class BuildReport:
 def settings_for(config: Config):
     from assetpipe.graph import RefPolicy
     from assetpipe.transforms import Settings
-    return Settings(
-        minify_js=config.minify.js, minify_css=config.minify.css,
-        png=config.images.png, strip=config.images.strip,
-        gzip=config.compress.gzip, gzip_level=config.compress.gzip_level,
-        gzip_suffix=config.compress.gzip_suffix, brotli=config.compress.brotli,
-        brotli_quality=config.compress.brotli_quality,
-        brotli_large_quality=config.compress.brotli_large_quality,
-        version_strategy=config.versioning.strategy, version_length=config.versioning.length,
-        refs=RefPolicy(missing=config.references.missing,
-                       missing_sourcemap=config.references.missing_sourcemap,
-                       root_relative=config.references.root_relative,
-                       root_path=config.url_path))
+    return Settings(minify=config.minify, compress=config.compress, images=config.images,
+                    versioning=config.versioning,
+                    refs=RefPolicy(config.references, root_path=config.url_path))
 
 
 def build(config: Config, workers: int | None = None, progress=None,
@@ -65,7 +57,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
-    if origin is None and config.versioning.strategy == "git":
+    if origin is None and uses_git(config.versioning.strategy):
         origin = gitinfo.find_origin(config.source)
         if origin is None:
             raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
@@ -195,7 +187,7 @@ def _write_unversioned(built: list, config: Config) -> None:
 
 def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:
     """The commit each output is versioned by ("git" strategy only), and warnings."""
-    if settings.version_strategy != "git":
+    if not uses_git(settings.versioning.strategy):
         return {}, []
     from assetpipe.gitversion import plan_commits
     return plan_commits(git, plans)

@@ -11,9 +11,13 @@ import dataclasses
 import os
 import posixpath
 import re
-import tomllib
 from dataclasses import dataclass, field
 
+from assetpipe.config_checks import check_type as _check_type
+from assetpipe.config_checks import check_value as _check_value
+from assetpipe.config_checks import choice, within
+from assetpipe.config_checks import reject_unknown as _reject_unknown
+from assetpipe.config_lookup import find_config
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
     CORS_ANY,
@@ -26,6 +30,7 @@ from assetpipe.policy import (
     page_path_problem,
 )
 from assetpipe.statedir import resolve_state_dir
+from assetpipe.versioning import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,8 @@ class Bundle:
 
 @dataclass(frozen=True)
 class Versioning:
-    strategy: str = "hash"
-    length: int = 10
+    strategy: str = choice("hash", STRATEGIES)
+    length: int = within(10, 8, 32)
     keep_unversioned: bool = True
 
 
@@ -50,36 +55,39 @@ class Minify:
 @dataclass(frozen=True)
 class Compress:
     gzip: bool = True
-    gzip_suffix: str = ".gzip"
+    # Only suffixes policy.VERSIONED_NAME_RE knows, so twins are cached by name too.
+    gzip_suffix: str = choice(".gzip", GZIP_SUFFIXES)
     brotli: bool = False
     # zlib level for twins: 9 is what WhiteNoise and gzip_static users expect.
-    gzip_level: int = 9
+    gzip_level: int = within(9, 1, 9)
     # Brotli quality 11 costs ~10x quality 9's time for ~5% fewer bytes; on
     # files over BROTLI_LARGE_BYTES (a few big bundles, most of the bytes) that
     # turns a 5 s build into 30 s, so large files default to 9 (measured on the
     # public corpus: 5.36 MB vs 5.03 MB of twins, 10 s vs 39 s of CPU).
-    brotli_quality: int = 11
-    brotli_large_quality: int = 9
+    brotli_quality: int = within(11, 0, 11)
+    brotli_large_quality: int = within(9, 0, 11)
 
 
 @dataclass(frozen=True)
 class Images:
-    png: str = "lossless"
-    strip: str = "safe"
+    png: str = choice("lossless", ("lossless", "off"))
+    strip: str = choice("safe", ("safe", "none"))
 
 
 @dataclass(frozen=True)
 class References:
-    missing: str = "error"            # url()/@import target not found
-    missing_sourcemap: str = "warn"   # sourceMappingURL target not found: comment dropped
-    root_relative: str = "leave"      # "/static/x.png": "leave" or "resolve" against url_prefix
+    missing: str = choice("error", ("error", "warn"))   # url()/@import target not found
+    # sourceMappingURL target not found: the comment is dropped
+    missing_sourcemap: str = choice("warn", ("error", "warn"))
+    # "/static/x.png": "leave" or "resolve" against url_prefix
+    root_relative: str = choice("leave", ("leave", "resolve"))
 
 
 @dataclass(frozen=True)
 class Apache:
     # Unversioned names, pages and manifest.json: seconds a cache may reuse
     # them without asking (0 = revalidate every time).
-    short_max_age: int = DEFAULT_SHORT_MAX_AGE
+    short_max_age: int = within(DEFAULT_SHORT_MAX_AGE, 0, IMMUTABLE_MAX_AGE)
     # Where requests for pages without a static file go: a URL path handled
     # elsewhere on the server ("/dynamic_handler/") or a backend URL
     # ("http://127.0.0.1:8000/", proxied); "" = plain 404.
@@ -130,12 +138,12 @@ class Pages:
 class Sync:
     # Cache-Control max-age for names that can change (pages, plain copies,
     # manifest.json); versioned names are always cached for a year, immutable.
-    short_max_age: int = DEFAULT_SHORT_MAX_AGE
+    short_max_age: int = within(DEFAULT_SHORT_MAX_AGE, 0, IMMUTABLE_MAX_AGE)
     # Upload gzip bytes under the plain key (Content-Encoding: gzip) for CDNs
     # that cannot pick a twin by Accept-Encoding; see docs/sync.md.
     gzip_in_place: bool = False
     # botocore "standard" retry mode: attempts per request, first one included.
-    max_attempts: int = 5
+    max_attempts: int = within(5, 1, 20)
     # s3:// only: where the sync index and manifest history go in the bucket;
     # "" = beside the public prefix (`.assetpipe/<prefix>`), never under it.
     state_prefix: str = ""
@@ -178,41 +186,7 @@ SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "i
             "nginx": Nginx,
             "sync": Sync}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
-CHOICES = {
-    "versioning.strategy": ("hash", "git", "mtime"),
-    "images.png": ("lossless", "off"),
-    # Only suffixes policy.VERSIONED_NAME_RE knows, so twins are cached by name too.
-    "compress.gzip_suffix": GZIP_SUFFIXES,
-    "images.strip": ("safe", "none"),
-    "references.missing": ("error", "warn"),
-    "references.missing_sourcemap": ("error", "warn"),
-    "references.root_relative": ("leave", "resolve"),
-}
-RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
-          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
-          "apache.short_max_age": (0, IMMUTABLE_MAX_AGE),
-          "sync.short_max_age": (0, IMMUTABLE_MAX_AGE), "sync.max_attempts": (1, 20)}
 
-
-def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
-    """Return (path, raw table) following the contract's lookup order."""
-    cwd = cwd or os.getcwd()
-    if explicit:
-        path = os.path.abspath(explicit)
-        if not os.path.isfile(path):
-            raise UsageError(f"config file {explicit} does not exist")
-        table = _read_toml(path)
-        if os.path.basename(path) == "pyproject.toml":
-            return path, _tool_section(path, table)
-        return path, table
-    candidate = os.path.join(cwd, "assetpipe.toml")
-    if os.path.isfile(candidate):
-        return candidate, _read_toml(candidate)
-    candidate = os.path.join(cwd, "pyproject.toml")
-    if os.path.isfile(candidate):
-        return candidate, _tool_section(candidate, _read_toml(candidate))
-    raise UsageError("no config: pass --config FILE, or create assetpipe.toml "
-                     "(or [tool.assetpipe] in pyproject.toml) in this folder")
 
 
 def load_config(explicit: str | None = None, cwd: str | None = None) -> Config:
@@ -382,11 +356,7 @@ def _parse_section(name: str, cls, raw) -> object:
     for key, value in raw.items():
         dotted = f"{name}.{key}"
         _check_type(dotted, value, type(fields[key].default))
-        if dotted in CHOICES and value not in CHOICES[dotted]:
-            raise UsageError(f"{dotted}: {value!r} is not one of {', '.join(CHOICES[dotted])}")
-        if dotted in RANGES and not RANGES[dotted][0] <= value <= RANGES[dotted][1]:
-            low, high = RANGES[dotted]
-            raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
+        _check_value(dotted, value, fields[key].metadata)
     if name == "apache" and raw.get("fallback"):
         _check_fallback(raw["fallback"])
     if name == "serve" and "cors" in raw:
@@ -413,37 +383,3 @@ def _check_cors(value: str) -> None:
         return
     raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
                      "like \"https://www.example.com\" (no path, no trailing /)")
-
-
-def _check_type(key: str, value, expected: type) -> None:
-    # bool is an int subclass: `length = true` must not pass as 1.
-    if type(value) is not expected:
-        raise UsageError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
-
-
-def _reject_unknown(table: dict, known, prefix: str) -> None:
-    for key in table:
-        if key not in known:
-            import difflib  # only on the error path
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
-            raise UsageError(f"unknown config key '{prefix}{key}'{hint}")
-
-
-def _read_toml(path: str) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:  # tomllib decodes the whole file first
-        raise UsageError(f"{path}: not a UTF-8 TOML file (byte {exc.start})") from None
-
-
-def _tool_section(path: str, table: dict) -> dict:
-    tool = table.get("tool")
-    if not isinstance(tool, dict) or "assetpipe" not in tool:
-        raise UsageError(f"{path}: no [tool.assetpipe] section")
-    if not isinstance(tool["assetpipe"], dict):
-        raise UsageError(f"{path}: tool.assetpipe: must be a table ([tool.assetpipe])")
-    return tool["assetpipe"]

@@ -3,16 +3,18 @@
 Links are found once per source text (references.scan_css / scan_js) and
 resolved against the set of buildable logical paths.  Every dangling or
 escaping link in the whole build is collected and reported together; assets
-are then built level by level (topological order) so a referenced file's
-versioned name is known before the file that names it is rewritten, and the
-referencing file's version, taken from its rewritten bytes, covers them.
+then each asset is built as soon as the ones it references are (runner.py),
+so a referenced file's versioned name is known before the file that names it
+is rewritten, and the referencing file's version, taken from its rewritten
+bytes, covers them.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assetpipe import references as refs
+from assetpipe.config import References
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension
 
@@ -28,9 +30,9 @@ class Link:
 
 @dataclass(frozen=True)
 class RefPolicy:
-    missing: str = "error"            # "error" | "warn": url()/@import targets
-    missing_sourcemap: str = "warn"   # "error" | "warn": the comment is dropped
-    root_relative: str = "leave"      # "leave" | "resolve" (against url_prefix's path)
+    """The [references] section, whole, plus where root-relative URLs start."""
+
+    rules: References = field(default_factory=References)
     root_path: str = "/static/"       # path part of url_prefix
 
 
@@ -52,7 +54,7 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
     """A Link for a reference the build must handle; None for ones left alone."""
     url = ref.url
     if refs.is_root_relative(url):
-        if policy.root_relative != "resolve" or not url.startswith(policy.root_path):
+        if policy.rules.root_relative != "resolve" or not url.startswith(policy.root_path):
             return None
         path, _ = refs.split_url(url[len(policy.root_path):])
         if not path.strip("/"):
@@ -83,7 +85,8 @@ def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> 
                 continue
             message = (f"{logical}:{link.line}: {link.url!r} not found "
                        f"(looked for {link.target})")
-            rule = policy.missing_sourcemap if link.kind == "sourcemap" else policy.missing
+            rules = policy.rules
+            rule = rules.missing_sourcemap if link.kind == "sourcemap" else rules.missing
             if link.kind == "sourcemap":
                 message += "; sourceMappingURL comment dropped"
             (errors if rule == "error" else warnings).append(message)

@@ -12,10 +12,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from assetpipe import compress, naming
+from assetpipe import compress, naming, versioning
 from assetpipe.errors import BuildError
-from assetpipe.media_types import extension, is_compressible
-from assetpipe.transforms import Settings, transform_bundle, transform_file
+from assetpipe.media_types import is_compressible
+from assetpipe.transforms import Settings, optimizes_png, transform_bundle, transform_file
 from assetpipe.writer import VersionConflict, write_atomic, write_immutable
 
 
@@ -76,7 +76,7 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     if job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas))
         content, warnings = transform_bundle(job.logical_path, members, settings, deps), []
-    elif extension(job.logical_path) == ".png" and settings.png == "lossless":
+    elif optimizes_png(job.logical_path, settings):
         content, warnings = _optimized_png(job.logical_path, datas[0], settings, state_dir)
     else:
         content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
@@ -112,26 +112,19 @@ def _optimized_png(logical_path: str, data: bytes, settings: Settings,
 
 
 def _write_twins(built: Built, content: bytes, settings: Settings, output: str) -> None:
-    wanted = []
-    if settings.gzip:
-        wanted.append(("gzip", settings.gzip_suffix,
-                       lambda: compress.gzip_twin(content, settings.gzip_level)))
-    if settings.brotli:
-        wanted.append(("br", ".br", lambda: compress.brotli_twin(
-            content, settings.brotli_quality, settings.brotli_large_quality)))
-    for encoding, suffix, make in wanted:
-        twin_path = built.versioned_path + suffix
+    for twin in compress.configured_twins(settings.compress):
+        twin_path = built.versioned_path + twin.suffix
         full = os.path.join(output, twin_path)
         try:
             size = os.stat(full).st_size   # twins are immutable like their file
         except FileNotFoundError:
-            packed = make()
+            packed = compress.make_twin(twin, content, settings.compress)
             if packed is None:
                 continue
             write_immutable(full, packed)
             size = len(packed)
-        built.encodings[encoding] = twin_path
-        built.encoded_sizes[encoding] = size
+        built.encodings[twin.encoding] = twin_path
+        built.encoded_sizes[twin.encoding] = size
 
 
 def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
@@ -140,29 +133,20 @@ def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
     strategy that does not hash the bytes ("mtime", "git") names a file that
     already holds other bytes (a same-length edit with the same mtime:
     `cp -p`, normalised tarballs), the file falls back to its content hash."""
-    versioned = naming.versioned_name(job.logical_path, _version(content, job, settings))
+    versioned = naming.versioned_name(job.logical_path,
+                                      versioning.version(content, job, settings))
     try:
         return versioned, write_immutable(os.path.join(output, versioned), content)
     except VersionConflict:
-        if settings.version_strategy == "hash":
+        if versioning.by_content(settings.versioning.strategy):
             raise
     warnings.append(f"{job.logical_path}: {versioned} already holds other bytes (same "
-                    f"{settings.version_strategy} stamp, new content); versioned by content hash")
+                    f"{settings.versioning.strategy} stamp, new content); "
+                    "versioned by content hash")
     versioned = naming.versioned_name(
-        job.logical_path, naming.content_version(content, settings.version_length))
+        job.logical_path, naming.content_version(content, settings.versioning.length))
     return versioned, write_immutable(os.path.join(output, versioned), content)
 
-
-def _version(content: bytes, job: Job, settings: Settings) -> str:
-    if settings.version_strategy == "mtime":
-        # The settings key is mixed in so a changed transform never reuses a
-        # name; the deps so a referenced file's new version renames its users.
-        seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}|{job.deps!r}".encode()
-        return naming.content_version(seed, settings.version_length)
-    if settings.version_strategy == "git":
-        from assetpipe.gitversion import git_version
-        return git_version(job.commit, content, settings.version_length)
-    return naming.content_version(content, settings.version_length)
 
 
 def _input_hash(job: Job, datas: list[bytes]) -> str:

@@ -1,0 +1,46 @@
+"""How a config value is checked: type, choices, range, unknown keys.
+
+A section's choices and ranges are declared on its dataclass field (with
+`choice` / `within`), next to the default, and checked here; every error
+is a UsageError naming the dotted key.
+"""
+from __future__ import annotations
+
+from dataclasses import field
+from typing import Any
+
+from assetpipe.errors import UsageError
+
+
+def choice(default: str, options) -> Any:
+    """A key whose value must be one of `options` (checked by check_value)."""
+    return field(default=default, metadata={"choices": tuple(options)})
+
+
+def within(default: int, low: int, high: int) -> Any:
+    """A key whose value must lie in low..high (checked by check_value)."""
+    return field(default=default, metadata={"range": (low, high)})
+
+
+def check_value(dotted: str, value, rules) -> None:
+    choices = rules.get("choices")
+    if choices and value not in choices:
+        raise UsageError(f"{dotted}: {value!r} is not one of {', '.join(choices)}")
+    low, high = rules.get("range", (value, value))
+    if not low <= value <= high:
+        raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
+
+
+def check_type(key: str, value, expected: type) -> None:
+    # bool is an int subclass: `length = true` must not pass as 1.
+    if type(value) is not expected:
+        raise UsageError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+
+
+def reject_unknown(table: dict, known, prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            import difflib  # only on the error path
+            close = difflib.get_close_matches(key, list(known), n=1)
+            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
+            raise UsageError(f"unknown config key '{prefix}{key}'{hint}")
