@@ -85,9 +85,8 @@ def build(config: Config, workers: int | None = None, progress=None,
             # the sweep above; by now they have exited (jobs.exit_with_build).
             remove_temp_files(output, only_dead=True)
             remove_temp_files(state_dir, only_dead=True)
-        state.write_fingerprint(output, state_dir,
-                                state.fingerprint(config_repr, stats, _manifest_stat(output)),
-                                config.versioning.keep_unversioned)
+        done = state.fingerprint(config_repr, stats, _manifest_stat(output))
+        state.write_fingerprint(output, state_dir, done, config.versioning.keep_unversioned)
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
@@ -101,17 +100,47 @@ def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
     return gitinfo.head_stamp(config.source)
 
 
+@dataclass
+class _Plan:
+    """What this build makes from what, and what it knows before any job runs."""
+
+    plans: dict[str, list[str]]         # output -> its source members, in order
+    deps: dict[str, set[str]]           # output -> outputs it references
+    link_cache: dict
+    commits: dict                       # output -> commit ("git" strategy)
+    build_info: dict                    # the manifest's `build` object
+    warnings: list[str]
+
+
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
            origin: gitinfo.Origin | None) -> BuildReport:
-    from assetpipe import graph, plan
-    from assetpipe.jobs import Built, Job, outputs_exist
+    from assetpipe.reuse import Reuse
     from assetpipe.runner import Runner
     settings = settings_for(config)
-    settings_key = settings.key()
-    prev_assets, prev_links = state.load_state(config.state_dir, settings_key)
+    previous, prev_links = state.load_state(config.state_dir, settings.key())
+    planned = _plan(config, sources, settings, prev_links, origin)
+    reuse = Reuse(config.output, sources, planned.plans, planned.deps, planned.commits, previous)
+    advance = progress(len(planned.plans)) if progress else None
+    with Runner(settings, config.output, config.state_dir, workers, advance, reuse.finished) as runner:
+        reused, done = runner.run_graph(planned.deps, reuse.prepare, reuse.changed_bytes())
+    built = reused + done
+    _write_unversioned(built, config)
+    report = _report(built, done)
+    report.warnings[:0] = planned.warnings
+    report.manifest_changed = _publish(config, built, planned.build_info)
+    state.save_state(config.state_dir, settings.key(), reuse.records_for(built), planned.link_cache)
+    return report
+
+
+def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: dict,
+          origin: gitinfo.Origin | None) -> _Plan:
+    """Outputs, their links (every problem reported together), dependencies
+    and commits."""
+    from assetpipe import graph, plan
     plans = plan.outputs(config, sources)
     links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
-    plan_links = {logical: plan.plan_links(logical, members, logical not in sources, links, settings)
+    plan_links = {logical: plan.plan_links(logical, members, logical not in sources,
+                                           links, settings)
                   for logical, members in plans.items()}
     # Every source is also an output of its own, so reporting only those names
     # each bundle member's problem once, at the member's own file:line.
@@ -122,47 +151,9 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     commits, git_warnings = _commits(settings, git, plans)
     deps = {logical: {link.target for link in found if link.problem is None}
             for logical, found in plan_links.items()}
-    graph.levels(deps)  # a reference cycle is an error naming it, before any work
-    versioned: dict[str, str] = {}
-    records: dict[str, dict] = {}
-
-    def prepare(logical: str):
-        """The cached Built when nothing it depends on changed, else (Job, bytes)."""
-        members = plans[logical]
-        key = plan.stat_key(members, sources)
-        dep_paths = {target: versioned[target] for target in sorted(deps[logical])}
-        commit = commits.get(logical)
-        records[logical] = {"stat": key, "deps": dep_paths, "commit": commit}
-        prev = prev_assets.get(logical)
-        if (prev and prev["stat"] == key and prev["deps"] == dep_paths
-                and prev.get("commit") == commit and outputs_exist(prev["built"], config.output)):
-            versioned[logical] = prev["built"]["versioned_path"]
-            return Built(**prev["built"])
-        job = Job(logical_path=logical, inputs=tuple((m, sources[m].abs_path) for m in members),
-                  is_bundle=logical not in sources,
-                  mtime_ns=max(sources[m].mtime_ns for m in members),
-                  deps=tuple(dep_paths.items()), previous=prev["built"] if prev else None,
-                  commit=commit)
-        return job, sum(sources[m].size for m in members)
-
-    def finished(built: Built) -> None:
-        versioned[built.logical_path] = built.versioned_path
-
-    changed_bytes = sum(src.size for logical, src in sources.items()
-                        if plan.stat_key([logical], sources) != prev_assets.get(logical, {}).get("stat"))
-    advance = progress(len(plans)) if progress else None
-    with Runner(settings, config.output, config.state_dir, workers, advance, finished) as runner:
-        reused, done = runner.run_graph(deps, prepare, changed_bytes)
-    built = reused + done
-    _write_unversioned(built, config)
-    report = _report(built, done)
-    report.warnings[:0] = (warnings + plan.misplaced_imports(plans, sources, links) + git_warnings
-                           + plan.reserved_warnings(plans))
-    report.manifest_changed = _publish(config, built, git.build_info())
-    for b in built:
-        records[b.logical_path]["built"] = b.as_dict()
-    state.save_state(config.state_dir, settings_key, records, link_cache)
-    return report
+    warnings += (plan.misplaced_imports(plans, sources, links) + git_warnings
+                 + plan.reserved_warnings(plans))
+    return _Plan(plans, deps, link_cache, commits, git.build_info(), warnings)
 
 
 def _write_unversioned(built: list, config: Config) -> None:

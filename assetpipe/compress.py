@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 from typing import TYPE_CHECKING
 
-from assetpipe.errors import BuildError
+from assetpipe.errors import MissingEngine
 from assetpipe.policy import BROTLI, TWIN_SUFFIXES, Twin, active_twins
 
 if TYPE_CHECKING:
@@ -20,11 +20,6 @@ if TYPE_CHECKING:
 MIN_SAVING_RATIO = 0.95
 # Above this size brotli uses the "large" quality (see config.Compress).
 BROTLI_LARGE_BYTES = 64 * 1024
-
-
-class MissingEngine(BuildError):
-    """An engine the config asks for is not installed: one error for the
-    whole build (exit 1), never a warning per file."""
 
 
 def gzip_twin(content: bytes, level: int = 9) -> bytes | None:

@@ -107,7 +107,7 @@ def levels(deps: dict[str, set[str]]) -> list[list[str]]:
     while remaining:
         ready = sorted(n for n, d in remaining.items() if d <= done)
         if not ready:
-            raise BuildError("reference cycle: " + " -> ".join(_find_cycle(remaining)))
+            raise BuildError("reference cycle: " + " -> ".join(find_cycle(remaining)))
         out.append(ready)
         done.update(ready)
         for n in ready:
@@ -115,7 +115,9 @@ def levels(deps: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-def _find_cycle(remaining: dict[str, set[str]]) -> list[str]:
+def find_cycle(remaining: dict[str, set[str]]) -> list[str]:
+    """A cycle, as a path back to its start, among nodes that all wait on
+    at least one other node of `remaining`."""
     node = min(remaining)
     path: list[str] = []
     while node not in path:

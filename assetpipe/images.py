@@ -19,6 +19,8 @@ from io import BytesIO
 
 from PIL import Image
 
+from assetpipe.errors import MissingEngine
+
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 # The pixel budget, checked on the IHDR before anything is decoded: a worker
@@ -107,6 +109,8 @@ def optimize_png(data: bytes, strip: str = "safe") -> PngResult:
     for keep_header in (True,) if sixteen_bit else (False, True):
         try:
             candidate = _recompress(data, strip, keep_header, few_colours and not keep_header)
+        except MissingEngine:
+            raise  # the whole build's problem, not this file's
         except Exception as exc:  # the engine's errors are not a documented type
             return PngResult(data, f"oxipng failed ({exc}); copied unchanged")
         if len(candidate) >= len(data):
@@ -236,7 +240,8 @@ def _recompress(data: bytes, strip: str, keep_header: bool, palette: bool = Fals
     try:
         import oxipng
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise RuntimeError("pyoxipng is not installed: pip install pyoxipng") from exc
+        raise MissingEngine("PNG recompression needs pyoxipng: pip install pyoxipng "
+                            '(or set images.png = "off")') from exc
     if strip == "safe":
         chunks = oxipng.StripChunks.keep([c.encode() for c in APPEARANCE_CHUNKS])
     else:

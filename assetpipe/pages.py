@@ -23,7 +23,7 @@ import jinja2
 
 from assetpipe import __version__, compress as twins
 from assetpipe.config import Compress, Config, Page
-from assetpipe.errors import BuildError, UsageError
+from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest
 from assetpipe.media_types import is_compressible
@@ -32,7 +32,7 @@ from assetpipe.writer import write_atomic
 AUTOESCAPE = ("html", "htm", "xml")
 
 
-class PageError(Exception):
+class PageError(AssetpipeError):
     """A page could not be produced; the message says why and where."""
 
 
@@ -174,9 +174,11 @@ def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes
 
 
 def load_context_function(spec: str, root: str) -> Callable[[], object]:
-    """Import "module:function" with the config's folder importable."""
+    """Import "module:function" with the config's folder importable while
+    it is imported (only then: it must not shadow the app's own modules)."""
     module_name, function_name = spec.split(":")
-    if root not in sys.path:
+    added = root not in sys.path
+    if added:
         sys.path.insert(0, root)
     try:
         module = importlib.import_module(module_name)
@@ -185,6 +187,9 @@ def load_context_function(spec: str, root: str) -> Callable[[], object]:
                 and (module_name + ".").startswith(exc.name + "."):
             raise UsageError(f"pages.context: no module {module_name!r} in {root}") from None
         raise BuildError(f"importing {module_name} raised {describe(exc, root)}") from None
+    finally:
+        if added:
+            sys.path.remove(root)
     function = getattr(module, function_name, None)
     if not callable(function):
         raise UsageError(f"pages.context: module {module_name!r} has no function "
