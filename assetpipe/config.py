@@ -11,6 +11,7 @@ import dataclasses
 import os
 import posixpath
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from assetpipe.config_checks import check_type as _check_type
@@ -241,15 +242,22 @@ def _url_prefix(value) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _parse_bundles(raw) -> tuple[Bundle, ...]:
+def _tables(raw, key: str, needs: str, known) -> Iterator[tuple[str, dict]]:
+    """Each table of the array `[[key]]` with its place ("bundle[2]"); one
+    that is not a table, or has an unknown key, is an error naming it."""
     if not isinstance(raw, list):
-        raise UsageError("bundle: must be an array of tables ([[bundle]])")
-    bundles, seen = [], set()
+        raise UsageError(f"{key}: must be an array of tables ([[{key}]])")
     for i, item in enumerate(raw):
-        where = f"bundle[{i}]"
+        where = f"{key}[{i}]"
         if not isinstance(item, dict):
-            raise UsageError(f"{where}: must be a table with 'name' and 'files'")
-        _reject_unknown(item, {"name", "files"}, where + ".")
+            raise UsageError(f"{where}: must be a table with {needs}")
+        _reject_unknown(item, known, where + ".")
+        yield where, item
+
+
+def _parse_bundles(raw) -> tuple[Bundle, ...]:
+    bundles, seen = [], set()
+    for where, item in _tables(raw, "bundle", "'name' and 'files'", {"name", "files"}):
         for key in ("name", "files"):
             if key not in item:
                 raise UsageError(f"{where}.{key}: missing")
@@ -319,14 +327,8 @@ MIN_EVERY = 0.1
 
 
 def _parse_page_list(raw, in_build_output: bool = True) -> tuple[Page, ...]:
-    if not isinstance(raw, list):
-        raise UsageError("pages.page: must be an array of tables ([[pages.page]])")
     pages, seen = [], set()
-    for i, item in enumerate(raw):
-        where = f"pages.page[{i}]"
-        if not isinstance(item, dict):
-            raise UsageError(f"{where}: must be a table with 'path' and 'template' or 'url'")
-        _reject_unknown(item, PAGE_KEYS, where + ".")
+    for where, item in _tables(raw, "pages.page", "'path' and 'template' or 'url'", PAGE_KEYS):
         for key, value in item.items():
             _check_type(f"{where}.{key}", value, str)
         if ("template" in item) == ("url" in item):
@@ -372,8 +374,9 @@ def _check_fallback(value: str) -> None:
     # It lands verbatim in a RewriteRule: a path or an http(s) URL ending in
     # "/" (the request path is appended), and nothing Apache would re-parse.
     if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
-        raise UsageError(f"apache.fallback: {value!r} must be a URL path like \"/dynamic_handler/\" "
-                         "or a backend URL like \"http://127.0.0.1:8000/\", ending in /")
+        raise UsageError(f"apache.fallback: {value!r} must be a URL path like "
+                         "\"/dynamic_handler/\" or a backend URL like "
+                         "\"http://127.0.0.1:8000/\", ending in /")
 
 
 def _check_cors(value: str) -> None:
