@@ -149,7 +149,7 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
         settings.refs)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
     commits, git_warnings = _commits(settings, git, plans)
-    deps = {logical: {link.target for link in found if link.problem is None}
+    deps = {logical: {link.target for link in found if link.target and link.problem is None}
             for logical, found in plan_links.items()}
     warnings += (plan.misplaced_imports(plans, sources, links) + git_warnings
                  + plan.reserved_warnings(plans))

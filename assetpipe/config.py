@@ -13,6 +13,7 @@ import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from assetpipe.config_checks import check_type as _check_type
 from assetpipe.config_checks import check_value as _check_value
@@ -183,8 +184,7 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
-            "references": References, "apache": Apache, "serve": Serve,
-            "nginx": Nginx,
+            "references": References, "apache": Apache, "serve": Serve, "nginx": Nginx,
             "sync": Sync}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
 
@@ -350,7 +350,7 @@ def _parse_page_list(raw, in_build_output: bool = True) -> tuple[Page, ...]:
     return tuple(pages)
 
 
-def _parse_section(name: str, cls, raw) -> object:
+def _parse_section(name: str, cls, raw) -> Any:
     if not isinstance(raw, dict):
         raise UsageError(f"{name}: must be a table ([{name}])")
     fields = {f.name: f for f in dataclasses.fields(cls)}

@@ -34,7 +34,8 @@ def check_value(dotted: str, value, rules) -> None:
 def check_type(key: str, value, expected: type) -> None:
     # bool is an int subclass: `length = true` must not pass as 1.
     if type(value) is not expected:
-        raise UsageError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
+        got = f"{type(value).__name__} {value!r}"
+        raise UsageError(f"{key}: expected {expected.__name__}, got {got}")
 
 
 def reject_unknown(table: dict, known, prefix: str) -> None:

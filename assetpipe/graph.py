@@ -43,10 +43,7 @@ def scannable(logical_path: str) -> bool:
 def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
     """The references that matter for this file: CSS url()/@import always;
     sourceMappingURL only when the file keeps its comment (copied unminified)."""
-    if extension(logical_path) == ".css":
-        found = refs.scan_css(text)
-    else:
-        found = refs.scan_js(text)
+    found = refs.scan_css(text) if extension(logical_path) == ".css" else refs.scan_js(text)
     return [r for r in found if keeps_sourcemap or r.kind != "sourcemap"]
 
 
@@ -74,7 +71,8 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
 
 def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> list[str]:
     """Raise one BuildError listing every fatal problem; return the warnings."""
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[str] = []
     for logical, links in sorted(links_by_file.items()):
         for link in links:
             if link.problem is None:
@@ -137,7 +135,7 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     # A file copied unminified loses only a dangling map of ours (an inline or
     # absolute one is not ours and stays valid); minified text and bundle
     # members lose every map: it no longer describes the bytes.
-    cut = [ref for ref, link in zip(found, links) if ref.kind == "sourcemap"
+    cut = [ref for ref, link in zip(found, links, strict=True) if ref.kind == "sourcemap"
            and (not keeps_sourcemap or (link and link.target not in versioned))]
     if cut:  # cut the comments, then scan the shorter text again
         for ref in sorted(cut, key=lambda r: -r.start):
@@ -145,7 +143,7 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
         found = scan(member_path, text, keeps_sourcemap=True)
         links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
     replacements = []
-    for ref, link in zip(found, links):
+    for ref, link in zip(found, links, strict=True):
         if link and link.target in versioned:
             if refs.is_root_relative(ref.url):  # a path from the root: no folder to climb
                 new = policy.root_path + refs.relative_url("", versioned[link.target])
@@ -165,7 +163,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r\f]")
 
 
 def _encode_whitespace(url: str) -> str:
-    return _WHITESPACE.sub(lambda m: "%%%02X" % ord(m.group()), url)
+    return _WHITESPACE.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def _without_comment(text: str, ref) -> str:

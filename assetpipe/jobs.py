@@ -74,8 +74,9 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
         return Built(**prev)
     deps = dict(job.deps)
     if job.is_bundle:
-        members = list(zip([lg for lg, _ in job.inputs], datas))
-        content, warnings = transform_bundle(job.logical_path, members, settings, deps), []
+        members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
+        content = transform_bundle(job.logical_path, members, settings, deps)
+        warnings: list[str] = []
     elif optimizes_png(job.logical_path, settings):
         content, warnings = _optimized_png(job.logical_path, datas[0], settings, state_dir)
     else:
@@ -151,7 +152,7 @@ def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
 
 def _input_hash(job: Job, datas: list[bytes]) -> str:
     h = hashlib.sha256(repr((job.deps, job.commit)).encode())
-    for (logical, _), data in zip(job.inputs, datas):
+    for (logical, _), data in zip(job.inputs, datas, strict=True):
         h.update(f"{logical}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()

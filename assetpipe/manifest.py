@@ -63,7 +63,7 @@ class Manifest:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: str | os.PathLike, url_prefix: str | None = None) -> "Manifest":
+    def load(cls, path: str | os.PathLike, url_prefix: str | None = None) -> Manifest:
         """Read a manifest; `url_prefix` overrides the one recorded at build time."""
         path = os.fspath(path)
         stamp, data = _read(path)

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import jinja2
 
-from assetpipe import __version__, compress as twins
+from assetpipe import __version__
+from assetpipe import compress as twins
 from assetpipe.config import Compress, Config, Page
 from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.jinja import install

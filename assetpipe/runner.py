@@ -155,7 +155,8 @@ class Runner:
 
 def _next_batch(queue: list) -> list:
     """Pop jobs in priority order until ~1 MB or 64 files."""
-    batch, size = [], 0
+    batch: list = []
+    size = 0
     while queue and size < BATCH_BYTES and len(batch) < BATCH_FILES:
         _, neg_size, _, job = heapq.heappop(queue)
         batch.append(job)
