@@ -11,15 +11,16 @@ import dataclasses
 import os
 import posixpath
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from assetpipe.config_checks import check_type as _check_type
 from assetpipe.config_checks import check_value as _check_value
-from assetpipe.config_checks import choice, within
+from assetpipe.config_checks import choice, is_inside, within
 from assetpipe.config_checks import reject_unknown as _reject_unknown
+from assetpipe.config_checks import tables as _tables
 from assetpipe.config_lookup import find_config
+from assetpipe.config_pages import Pages, parse_pages
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
     CORS_ANY,
@@ -29,7 +30,6 @@ from assetpipe.policy import (
     GZIP_SUFFIXES,
     IMMUTABLE_MAX_AGE,
     misnamed,
-    page_path_problem,
 )
 from assetpipe.statedir import resolve_state_dir
 from assetpipe.versioning import STRATEGIES
@@ -118,25 +118,6 @@ class Nginx:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
-
-    path: str                       # relative to Pages.output, "/"-separated
-    template: str | None = None     # relative to Pages.templates
-    url: str | None = None          # http(s) URL fetched with GET
-
-
-@dataclass(frozen=True)
-class Pages:
-    templates: str                  # absolute
-    output: str                     # absolute; defaults to the build's output
-    every: float = 300.0            # seconds, for `pages --every` without a value
-    context: str | None = None      # "module:function", importable from the config folder
-    timeout: float = 10.0           # seconds per snapshot request
-    pages: tuple[Page, ...] = ()
-
-
-@dataclass(frozen=True)
 class Sync:
     # Cache-Control max-age for names that can change (pages, plain copies,
     # manifest.json); versioned names are always cached for a year, immutable.
@@ -214,7 +195,7 @@ def parse_config(table: dict, config_path: str) -> Config:
     url_prefix = _url_prefix(table.get("url_prefix", "/static/"))
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
-    pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
+    pages = parse_pages(table["pages"], root, source, output) if "pages" in table else None
     nginx = sections["nginx"]
     if isinstance(nginx, Nginx) and nginx.include:  # relative to the config file, like every path
         sections["nginx"] = dataclasses.replace(
@@ -222,13 +203,6 @@ def parse_config(table: dict, config_path: str) -> Config:
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
                   bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
-
-
-def is_inside(path: str, folder: str) -> bool:
-    """True when `path` is `folder` or below it, symlinks resolved (an output
-    reached through a link into the source is inside it; "/" holds everything)."""
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([path, folder]) == folder
 
 
 def _url_prefix(value) -> str:
@@ -240,19 +214,6 @@ def _url_prefix(value) -> str:
         raise UsageError(f"url_prefix: {value!r} must start with \"/\", \"//\", \"http://\" or "
                          "\"https://\" (relative URLs break on pages below the root)")
     return value if value.endswith("/") else value + "/"
-
-
-def _tables(raw, key: str, needs: str, known) -> Iterator[tuple[str, dict]]:
-    """Each table of the array `[[key]]` with its place ("bundle[2]"); one
-    that is not a table, or has an unknown key, is an error naming it."""
-    if not isinstance(raw, list):
-        raise UsageError(f"{key}: must be an array of tables ([[{key}]])")
-    for i, item in enumerate(raw):
-        where = f"{key}[{i}]"
-        if not isinstance(item, dict):
-            raise UsageError(f"{where}: must be a table with {needs}")
-        _reject_unknown(item, known, where + ".")
-        yield where, item
 
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:
@@ -286,68 +247,6 @@ def _bundle_name(raw: str, where: str) -> str:
     if problem:
         raise UsageError(f"{where}.name: {raw!r}: {problem}")
     return name
-
-
-PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}
-PAGE_KEYS = {"path", "template", "url"}
-
-
-def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
-    if not isinstance(raw, dict):
-        raise UsageError("pages: must be a table ([pages])")
-    _reject_unknown(raw, PAGES_KEYS, "pages.")
-    for key in ("templates", "output", "context"):
-        if key in raw:
-            _check_type(f"pages.{key}", raw[key], str)
-    for key in ("every", "timeout"):
-        value = raw.get(key, 1)
-        if type(value) not in (int, float) or value <= 0:
-            raise UsageError(f"pages.{key}: expected a positive number of seconds, got {value!r}")
-    context = raw.get("context")
-    if context is not None and not re.fullmatch(r"[\w.]+:\w+", context):
-        raise UsageError(f"pages.context: {context!r} is not \"module:function\"")
-    output = build_output
-    if "output" in raw:
-        output = os.path.normpath(os.path.join(root, raw["output"]))
-    # Pages written into the source folder would come back as assets on the next build.
-    if is_inside(output, source):
-        raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
-                         "write pages to the build output (the default) or another folder")
-    if raw.get("every", MIN_EVERY) < MIN_EVERY:
-        raise UsageError(f"pages.every: {raw['every']} is below the minimum of {MIN_EVERY:g} s")
-    return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
-                 output=output, every=float(raw.get("every", Pages.every)), context=context,
-                 timeout=float(raw.get("timeout", Pages.timeout)),
-                 pages=_parse_page_list(raw.get("page", []), output == build_output))
-
-
-# `pages --every`: each tick renders every page (and asks the app for the
-# snapshots); a period near zero would only spin a core.
-MIN_EVERY = 0.1
-
-
-def _parse_page_list(raw, in_build_output: bool = True) -> tuple[Page, ...]:
-    pages, seen = [], set()
-    for where, item in _tables(raw, "pages.page", "'path' and 'template' or 'url'", PAGE_KEYS):
-        for key, value in item.items():
-            _check_type(f"{where}.{key}", value, str)
-        if ("template" in item) == ("url" in item):
-            raise UsageError(f"{where}: needs exactly one of 'template' or 'url'")
-        if "url" in item and not item["url"].startswith(("http://", "https://")):
-            raise UsageError(f"{where}.url: {item['url']!r} is not an http:// or https:// URL")
-        path = posixpath.normpath(item.get("path", ""))
-        # A page is written inside the pages output folder, never beside it.
-        if "path" not in item or path in (".", "..") or path.startswith(("/", "../")):
-            raise UsageError(f"{where}.path: must be a file path inside the output folder, "
-                             f"e.g. \"index.html\" (got {item.get('path')!r})")
-        problem = page_path_problem(path, in_build_output)
-        if problem:
-            raise UsageError(f"{where}.path: {path!r}: {problem}")
-        if path in seen:
-            raise UsageError(f"{where}.path: page {path!r} is declared twice")
-        seen.add(path)
-        pages.append(Page(path=path, template=item.get("template"), url=item.get("url")))
-    return tuple(pages)
 
 
 def _parse_section(name: str, cls, raw) -> Any:

@@ -6,6 +6,8 @@ is a UsageError naming the dotted key.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
 from dataclasses import field
 from typing import Any
 
@@ -45,3 +47,23 @@ def reject_unknown(table: dict, known, prefix: str) -> None:
             close = difflib.get_close_matches(key, list(known), n=1)
             hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
             raise UsageError(f"unknown config key '{prefix}{key}'{hint}")
+
+
+def tables(raw, key: str, needs: str, known) -> Iterator[tuple[str, dict]]:
+    """Each table of the array `[[key]]` with its place ("bundle[2]"); one
+    that is not a table, or has an unknown key, is an error naming it."""
+    if not isinstance(raw, list):
+        raise UsageError(f"{key}: must be an array of tables ([[{key}]])")
+    for i, item in enumerate(raw):
+        where = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            raise UsageError(f"{where}: must be a table with {needs}")
+        reject_unknown(item, known, where + ".")
+        yield where, item
+
+
+def is_inside(path: str, folder: str) -> bool:
+    """True when `path` is `folder` or below it, symlinks resolved (an output
+    reached through a link into the source is inside it; "/" holds everything)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return os.path.commonpath([path, folder]) == folder

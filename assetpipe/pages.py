@@ -23,7 +23,8 @@ import jinja2
 
 from assetpipe import __version__
 from assetpipe import compress as twins
-from assetpipe.config import Compress, Config, Page
+from assetpipe.config import Compress, Config
+from assetpipe.config_pages import Page
 from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest

@@ -16,7 +16,9 @@ def cached(node: str) -> Built:
 
 def run(deps: dict[str, set[str]]) -> list[str]:
     order: list[str] = []
-    with Runner(None, "unused", workers=1, on_done=lambda b: order.append(b.logical_path)) as r:
+    done_in_order = order.append
+    with Runner(None, "unused", "unused", workers=1,
+                on_done=lambda b: done_in_order(b.logical_path)) as r:
         reused, done = r.run_graph(deps, cached, total_bytes=0)
     assert [b.logical_path for b in reused] == order and done == []
     return order
