@@ -121,7 +121,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     planned = _plan(config, sources, settings, prev_links, origin)
     reuse = Reuse(config.output, sources, planned.plans, planned.deps, planned.commits, previous)
     advance = progress(len(planned.plans)) if progress else None
-    with Runner(settings, config.output, config.state_dir, workers, advance, reuse.finished) as runner:
+    runner = Runner(settings, config.output, config.state_dir, workers, advance, reuse.finished)
+    with runner:
         reused, done = runner.run_graph(planned.deps, reuse.prepare, reuse.changed_bytes())
     built = reused + done
     _write_unversioned(built, config)
