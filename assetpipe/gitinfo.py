@@ -1,8 +1,9 @@
 """Where a build's sources come from in git: the manifest's `build` object,
 the working tree's dirty files, and exports of other revisions (`--ref`).
 
-Module level stays standard-library only: `head_stamp` runs on the no-op
-build path, which must not pay for importing GitPython.
+Module level stays standard-library only and git runs as a subprocess
+(run_git): `head_stamp` runs on the no-op build path, which imports nothing
+it does not need.
 """
 from __future__ import annotations
 
