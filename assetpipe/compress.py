@@ -9,26 +9,24 @@ section, so the two can never disagree on which twin a file gets.
 from __future__ import annotations
 
 import gzip
-from typing import TYPE_CHECKING
 
+from assetpipe.config import Compress
 from assetpipe.errors import MissingEngine
 from assetpipe.policy import BROTLI, TWIN_SUFFIXES, Twin, active_twins
-
-if TYPE_CHECKING:
-    from assetpipe.config import Compress
 
 MIN_SAVING_RATIO = 0.95
 # Above this size brotli uses the "large" quality (see config.Compress).
 BROTLI_LARGE_BYTES = 64 * 1024
 
 
-def gzip_twin(content: bytes, level: int = 9) -> bytes | None:
+def gzip_twin(content: bytes, level: int = Compress.gzip_level) -> bytes | None:
     # gzip.compress writes no file name; mtime=0 makes the header constant.
     packed = gzip.compress(content, compresslevel=level, mtime=0)
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
 
 
-def brotli_twin(content: bytes, quality: int = 11, large_quality: int = 9) -> bytes | None:
+def brotli_twin(content: bytes, quality: int = Compress.brotli_quality,
+                large_quality: int = Compress.brotli_large_quality) -> bytes | None:
     try:
         import brotli
     except ImportError:  # pragma: no cover - brotli is a declared dependency
