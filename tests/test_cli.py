@@ -113,7 +113,8 @@ def test_debug_is_accepted_by_every_command_and_shows_the_traceback(tmp_path, ca
     # `clean --debug` was "No such option" (exit 2); now every command takes
     # it, and an error then carries its traceback before the one-line message.
     missing = str(tmp_path / "nowhere.toml")
-    for command in (["clean"], ["build"], ["apache"], ["pages"], ["sync", "dest"]):
+    commands = [[c] for c in ("clean", "build", "apache", "nginx", "caddy", "pages")]
+    for command in [*commands, ["sync", "dest"]]:
         args = [*command, "--config", missing]
         argv = [*args, "--debug"] if where == "after" else ["--debug", *args]
         assert main(argv) == 2
