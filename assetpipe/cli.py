@@ -79,12 +79,8 @@ def build(config_file, jobs, as_json, quiet, ref, watch):
 
 def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
     from assetpipe.build import build as run_build
-    bar, start = out.progress_factory(quiet or as_json)
-    if bar:
-        with bar:
-            report = run_build(config, jobs, start, origin)
-    else:
-        report = run_build(config, jobs, None, origin)
+    report = out.with_progress(quiet or as_json, "building",
+                               lambda start: run_build(config, jobs, start, origin))
     for warning in report.warnings:
         _echo_err(f"warning: {warning}")
     if as_json:
@@ -243,12 +239,8 @@ def sync(dest, source, config_file, endpoint_url, dry_run, jobs, prune, keep, ma
                           cors=bucket_cors_origin(dest, config, cors),
                           protected=(config.source,) if config else (),
                           state_dir=config.state_dir if config and not source else None)
-    bar, start = out.progress_factory(quiet or as_json or dry_run, "uploading")
-    if bar:
-        with bar:
-            report = run_sync(options, start)
-    else:
-        report = run_sync(options, None)
+    report = out.with_progress(quiet or as_json or dry_run, "uploading",
+                               lambda start: run_sync(options, start))
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True))
     elif dry_run:

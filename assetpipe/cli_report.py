@@ -8,6 +8,16 @@ import sys
 import click
 
 
+def with_progress(quiet: bool, label: str, run):
+    """`run(start)` under a progress bar on a terminal, `run(None)` otherwise;
+    `start(total)` returns the callable that advances the bar."""
+    bar, start = progress_factory(quiet, label)
+    if bar is None:
+        return run(None)
+    with bar:
+        return run(start)
+
+
 def progress_factory(quiet: bool, label: str = "building"):
     """A rich progress bar on a terminal, nothing otherwise (CI logs stay clean)."""
     if quiet or not sys.stdout.isatty():

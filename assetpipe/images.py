@@ -59,7 +59,6 @@ DONE_CHECK_MAX_RAW = 300_000
 # (docs/png.md).  No timeout: its result would depend on the machine's load.
 LARGE_RAW = 1_000_000
 LARGE_FILTERS: tuple[str, ...] = ("NoOp",)
-LARGE_LIBDEFLATE_LEVEL = 12
 ENGINE_VERSION = 8  # bump when the verification or the settings above change
 
 
@@ -85,7 +84,7 @@ def png_settings_key(strip: str = "safe") -> str:
         f"png:v{ENGINE_VERSION}:pyoxipng-{version('pyoxipng')}:strip={strip}"
         f":level={OXIPNG_LEVEL}:filters={','.join(ROW_FILTERS)}/{','.join(PALETTE_FILTERS)}"
         f":libdeflate={LIBDEFLATE_LEVEL}:done<{DONE_RATIO}@{DONE_CHECK_MAX_RAW}"
-        f":large>{LARGE_RAW}={','.join(LARGE_FILTERS)}@{LARGE_LIBDEFLATE_LEVEL}"
+        f":large>{LARGE_RAW}={','.join(LARGE_FILTERS)}"
     )
 
 
@@ -259,22 +258,18 @@ def _recompress(data: bytes, strip: str, keep_header: bool, palette: bool = Fals
     if keep_header:
         options = {"bit_depth_reduction": False, "color_type_reduction": False,
                    "grayscale_reduction": False, "palette_reduction": False}
-    names, level = _effort(data[16:29], palette)  # IHDR payload; read_chunks checked it
-    filters = [getattr(oxipng.RowFilter, name) for name in names]
+    names = _filters(data[16:29], palette)  # IHDR payload; read_chunks checked it
     return oxipng.optimize_from_memory(
-        data, level=OXIPNG_LEVEL, filter=filters, strip=chunks,
-        deflate=oxipng.Deflaters.libdeflater(level), **options,
-    )
+        data, level=OXIPNG_LEVEL, filter=[getattr(oxipng.RowFilter, n) for n in names],
+        strip=chunks, deflate=oxipng.Deflaters.libdeflater(LIBDEFLATE_LEVEL), **options)
 
 
-def _effort(header: bytes, palette: bool) -> tuple[tuple[str, ...], int]:
-    """(row filters, libdeflate level) for an image with this IHDR payload."""
+def _filters(header: bytes, palette: bool) -> tuple[str, ...]:
+    """The row filters tried on an image with this IHDR payload."""
     if _raw_size(header) > LARGE_RAW:
-        return LARGE_FILTERS, LARGE_LIBDEFLATE_LEVEL
+        return LARGE_FILTERS
     depth, colour = header[8], header[9]
-    if palette or colour == 3 or depth < 8:
-        return PALETTE_FILTERS, LIBDEFLATE_LEVEL
-    return ROW_FILTERS, LIBDEFLATE_LEVEL
+    return PALETTE_FILTERS if palette or colour == 3 or depth < 8 else ROW_FILTERS
 
 
 def _difference(chunks, before, candidate: bytes, strip: str) -> str | None:
