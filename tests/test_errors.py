@@ -10,12 +10,12 @@ from io import BytesIO
 from pathlib import Path
 
 import pytest
+from conftest import REPO, write_config, write_tree
 from PIL import Image
 
 from assetpipe.errors import AssetpipeError
 from assetpipe.manifest import AssetNotFound, Manifest
 from assetpipe.pages import PageError, load_context_function
-from conftest import REPO, write_config, write_tree
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
