@@ -37,6 +37,9 @@ class BuildReport:
     noop: bool = False
     manifest_changed: bool = False
     warnings: list[str] = field(default_factory=list)
+    # Per result kind (png, min, gzip, br): local / remote hits and computed;
+    # with [cache] remote, "remote": the store's traffic (cache_remote.Traffic).
+    cache: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -104,7 +107,7 @@ def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
 class _Plan:
     """What this build makes from what, and what it knows before any job runs."""
 
-    plans: dict[str, list[str]]         # output -> its source members, in order
+    plans: dict[str, list[str]]         # output -> its source members, in order (this shard's)
     deps: dict[str, set[str]]           # output -> outputs it references
     link_cache: dict
     commits: dict                       # output -> commit ("git" strategy)
@@ -112,32 +115,57 @@ class _Plan:
     warnings: list[str]
 
 
+def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> BuildReport:
+    """`build --shard K/N`: compute and push the expensive results of one
+    N-th of the outputs (cache_build.shard_nodes) in a scratch folder (output
+    and state); the output folder, its manifest and its state are not touched."""
+    import dataclasses
+    import tempfile
+    started = time.perf_counter()
+    origin = gitinfo.find_origin(config.source) if uses_git(config.versioning.strategy) else None
+    with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
+        scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
+                                             state_dir=os.path.join(scratch, "state"))
+        report = _build(scratch_config, scan_sources(config.source),
+                        workers or os.cpu_count() or 1, None, origin, shard)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
-           origin: gitinfo.Origin | None) -> BuildReport:
+           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
+    """Plan, fetch cached results, run the jobs, publish (not for a shard),
+    push what was computed."""
+    from assetpipe import cache_build
     from assetpipe.reuse import Reuse
     from assetpipe.runner import Runner
     settings = settings_for(config)
     previous, prev_links = state.load_state(config.state_dir, settings.key())
-    planned = _plan(config, sources, settings, prev_links, origin)
+    planned = _plan(config, sources, settings, prev_links, origin, shard)
+    fetched, traffic = cache_build.fetch(config, planned.plans, sources)
     reuse = Reuse(config.output, sources, planned.plans, planned.deps, planned.commits, previous)
     advance = progress(len(planned.plans)) if progress else None
     runner = Runner(settings, config.output, config.state_dir, workers, advance, reuse.finished)
     with runner:
         reused, done = runner.run_graph(planned.deps, reuse.prepare, reuse.changed_bytes())
     built = reused + done
-    _write_unversioned(built, config)
     report = _report(built, done)
     report.warnings[:0] = planned.warnings
-    report.manifest_changed = _publish(config, built, planned.build_info)
-    state.save_state(config.state_dir, settings.key(), reuse.records_for(built), planned.link_cache)
+    if shard is None:
+        _write_unversioned(built, config)
+        report.manifest_changed = _publish(config, built, planned.build_info)
+        state.save_state(config.state_dir, settings.key(), reuse.records_for(built),
+                         planned.link_cache)
+    report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
+    report.warnings.extend(cache_warnings)
     return report
 
 
 def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: dict,
-          origin: gitinfo.Origin | None) -> _Plan:
+          origin: gitinfo.Origin | None, shard: tuple[int, int] | None) -> _Plan:
     """Outputs, their links (every problem reported together), dependencies
-    and commits."""
-    from assetpipe import graph, plan
+    and commits; with a shard, only its outputs (warnings cover them all)."""
+    from assetpipe import cache_build, graph, plan
     plans = plan.outputs(config, sources)
     links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
     plan_links = {logical: plan.plan_links(logical, members, logical not in sources,
@@ -154,6 +182,8 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
             for logical, found in plan_links.items()}
     warnings += (plan.misplaced_imports(plans, sources, links) + git_warnings
                  + plan.reserved_warnings(plans))
+    deps = cache_build.shard_deps(deps, plans, sources, shard)
+    plans = {logical: plans[logical] for logical in deps}
     return _Plan(plans, deps, link_cache, commits, git.build_info(), warnings)
 
 

@@ -13,24 +13,9 @@ import traceback
 import click
 
 from assetpipe import cli_report as out
+from assetpipe.cli_cache import cache as cache_group
+from assetpipe.cli_options import CONFIG_OPTION, DEBUG_OPTION, JSON_OPTION
 from assetpipe.errors import AssetpipeError, UsageError
-
-CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
-                             help="Config file (default: ./assetpipe.toml or [tool.assetpipe] "
-                                  "in ./pyproject.toml).")
-JSON_OPTION = click.option("--json", "as_json", is_flag=True,
-                           help="Print one JSON report on stdout, nothing else.")
-
-
-def _remember_debug(ctx, _param, value: bool) -> None:
-    # The one place the flag is recorded; main() reads it when an error ends the run.
-    if value:
-        ctx.find_root().ensure_object(dict)["debug"] = True
-
-
-# On the group and every command: `assetpipe --debug clean`, `assetpipe clean --debug`.
-DEBUG_OPTION = click.option("--debug", is_flag=True, expose_value=False, callback=_remember_debug,
-                            help="Show tracebacks on errors.")
 
 
 def _load(config_file):
@@ -58,9 +43,15 @@ def cli():
 @click.option("--ref", metavar="REF", help="Build the sources as of a tag, branch or commit "
               "(with the working tree's config) without touching the working tree.")
 @click.option("--watch", is_flag=True, help="Keep rebuilding when a source or the config changes.")
+@click.option("--shard", metavar="K/N", help="Warm the remote cache: compute and push the "
+              "expensive results of one N-th of the outputs; publish nothing.")
 @DEBUG_OPTION
-def build(config_file, jobs, as_json, quiet, ref, watch):
+def build(config_file, jobs, as_json, quiet, ref, watch, shard):
     """One full build of the output folder (incremental when a cache is present)."""
+    if shard:
+        from assetpipe.cli_cache import warm_shard
+        warm_shard(_load(config_file), shard, jobs, as_json, ref or watch)
+        return
     if watch:
         if ref or as_json:
             raise UsageError("--watch cannot be combined with --ref or --json")
@@ -288,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     return 0
 
+
+cli.add_command(cache_group)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -25,6 +25,11 @@ def gzip_twin(content: bytes, level: int = Compress.gzip_level) -> bytes | None:
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
 
 
+def brotli_quality_for(size: int, quality: int, large_quality: int) -> int:
+    """The quality a file of `size` bytes is encoded with."""
+    return large_quality if size > BROTLI_LARGE_BYTES else quality
+
+
 def brotli_twin(content: bytes, quality: int = Compress.brotli_quality,
                 large_quality: int = Compress.brotli_large_quality) -> bytes | None:
     try:
@@ -32,10 +37,22 @@ def brotli_twin(content: bytes, quality: int = Compress.brotli_quality,
     except ImportError:  # pragma: no cover - brotli is a declared dependency
         raise MissingEngine("brotli twins need the 'brotli' package: pip install brotli "
                             "(or set compress.brotli = false)") from None
-    if len(content) > BROTLI_LARGE_BYTES:
-        quality = large_quality
+    quality = brotli_quality_for(len(content), quality, large_quality)
     packed: bytes = brotli.compress(content, quality=quality)
     return packed if len(packed) <= len(content) * MIN_SAVING_RATIO else None
+
+
+def expand(encoding: str, packed: bytes) -> bytes | None:
+    """A twin's original bytes, or None when it does not decode: used to
+    check twins that come from a cache rather than from this process."""
+    try:
+        if encoding == "br":
+            import brotli
+            original: bytes = brotli.decompress(packed)
+            return original
+        return gzip.decompress(packed)
+    except Exception:  # noqa: BLE001 - any decoder failure means "not this twin"
+        return None
 
 
 def configured_twins(settings: Compress) -> tuple[Twin, ...]:

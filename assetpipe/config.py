@@ -133,6 +133,20 @@ class Sync:
 
 
 @dataclass(frozen=True)
+class Cache:
+    # Shared store of expensive results (docs/cache.md): "s3://bucket/prefix";
+    # "" = the local cache only.  Credentials come from boto3's usual chain.
+    remote: str = ""
+    endpoint_url: str = ""          # an S3-compatible endpoint; "" = AWS
+    timeout: int = within(2, 1, 60)  # seconds per request (connect, and each read)
+    # Seconds the fetch before the build, and the push after it, may go
+    # without a request succeeding: a store that stops answering costs at
+    # most this (per phase), then the build goes on without it.
+    budget: int = within(5, 1, 600)
+    push_jobs: int = within(4, 1, 64)  # concurrent uploads
+
+
+@dataclass(frozen=True)
 class Config:
     config_path: str                    # absolute path of the file it came from
     source: str                         # absolute
@@ -150,6 +164,7 @@ class Config:
     nginx: Nginx = field(default_factory=Nginx)
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
+    cache: Cache = field(default_factory=Cache)
 
     @property
     def root(self) -> str:
@@ -166,9 +181,8 @@ class Config:
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache, "serve": Serve, "nginx": Nginx,
-            "sync": Sync}
+            "sync": Sync, "cache": Cache}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
-
 
 
 def load_config(explicit: str | None = None, cwd: str | None = None) -> Config:
@@ -266,6 +280,8 @@ def _parse_section(name: str, cls, raw) -> Any:
         # Each lands verbatim in one nginx directive.
         if re.search(r"[;{}\"'#\n]", value):
             raise UsageError(f"nginx.{key}: {value!r} must not contain ; {{ }} quotes or #")
+    if name == "cache" and raw.get("remote"):
+        _check_remote(raw["remote"])
     return cls(**raw)
 
 
@@ -285,3 +301,8 @@ def _check_cors(value: str) -> None:
         return
     raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
                      "like \"https://www.example.com\" (no path, no trailing /)")
+
+
+def _check_remote(value: str) -> None:
+    if not re.fullmatch(r"s3://[^/\s]+(/\S*)?", value):
+        raise UsageError(f"cache.remote: {value!r} is not an s3://bucket/prefix URL")

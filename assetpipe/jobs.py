@@ -11,12 +11,15 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import partial
 
 from assetpipe import compress, naming, versioning
+from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
 from assetpipe.media_types import is_compressible
+from assetpipe.policy import BROTLI, Twin
 from assetpipe.transforms import Settings, optimizes_png, transform_bundle, transform_file
-from assetpipe.writer import VersionConflict, write_atomic, write_immutable
+from assetpipe.writer import VersionConflict, write_immutable
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,17 @@ class Built:
     warnings: list[str] = field(default_factory=list)
     bundle: bool = False
     written: bool = False
+    # This run's cache traffic (keys), for the report and the push; not kept.
+    cache_hits: list[str] = field(default_factory=list)
+    cache_computed: list[str] = field(default_factory=list)
+    cache_rejected: list[str] = field(default_factory=list)
+    cache_tag: str = ""
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "written"}
+        return {k: v for k, v in self.__dict__.items() if k not in TRANSIENT}
+
+
+TRANSIENT = {"written", "cache_hits", "cache_computed", "cache_rejected", "cache_tag"}
 
 
 def exit_with_build(build_pid: int) -> None:
@@ -73,14 +84,17 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     if prev and prev["input_hash"] == input_hash and outputs_exist(prev, output):
         return Built(**prev)
     deps = dict(job.deps)
+    results = Results(cache_folder(state_dir),
+                      source_tag(hashlib.sha256(data).digest() for data in datas))
     if job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
-        content = transform_bundle(job.logical_path, members, settings, deps)
+        content = transform_bundle(job.logical_path, members, settings, deps, results.memo)
         warnings: list[str] = []
     elif optimizes_png(job.logical_path, settings):
-        content, warnings = _optimized_png(job.logical_path, datas[0], settings, state_dir)
+        content, warnings = _optimized_png(job.logical_path, datas[0], settings, results)
     else:
-        content, warnings = transform_file(job.logical_path, datas[0], settings, deps)
+        content, warnings = transform_file(job.logical_path, datas[0], settings, deps,
+                                           results.memo)
     versioned, written = _write_versioned(job, content, settings, output, warnings)
     built = Built(
         logical_path=job.logical_path, versioned_path=versioned, size=len(content),
@@ -89,38 +103,45 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
         sources=[lg for lg, _ in job.inputs] if job.is_bundle else [],
         warnings=warnings, bundle=job.is_bundle, written=written)
     if is_compressible(job.logical_path):
-        _write_twins(built, content, settings, output)
+        _write_twins(built, content, settings, output, results)
+    built.cache_hits, built.cache_computed = results.hits, results.computed
+    built.cache_rejected, built.cache_tag = results.rejected, results.tag
     return built
 
 
 def _optimized_png(logical_path: str, data: bytes, settings: Settings,
-                   state_dir: str) -> tuple[bytes, list[str]]:
-    """PNG recompression, the one costly transform, cached by input content +
-    settings under <state folder>/png/: a rerun after a killed build, a renamed
-    or reverted image, costs a read instead of seconds of oxipng."""
-    key = hashlib.sha256(data + settings.key().encode()).hexdigest()
-    cached = os.path.join(state_dir, "png", key[:2], key)
-    try:
-        with open(cached, "rb") as f:
-            stored = f.read()
-        return (stored or data), []   # empty: the input was already the best
-    except FileNotFoundError:
-        pass
-    content, warnings = transform_file(logical_path, data, settings, {})
-    if not warnings:  # a warned-about file is re-examined (and re-reported) each time
-        write_atomic(cached, b"" if content == data else content)
-    return content, warnings
+                   results: Results) -> tuple[bytes, list[str]]:
+    """PNG recompression, the one costly transform, cached by input content,
+    `strip` and the engine's version: a rerun after a killed build, a renamed
+    or reverted image, or another runner's result costs a read instead of
+    seconds of oxipng.  An empty payload means the input was already the best;
+    a warning (a broken file) is kept with the entry and re-reported."""
+    key = png_key(data, settings.images.strip)
+    found = results.lookup(key)
+    if found is None:
+        from assetpipe.images import optimize_png
+        result = optimize_png(data, settings.images.strip)
+        found = (b"" if result.content == data else result.content,
+                 [result.warning] if result.warning else [])
+        results.store(key, *found)
+    else:
+        results.hits.append(key)
+    payload, notes = found
+    return (payload or data), [f"{logical_path}: {note}" for note in notes]
 
 
-def _write_twins(built: Built, content: bytes, settings: Settings, output: str) -> None:
+def _write_twins(built: Built, content: bytes, settings: Settings, output: str,
+                 results: Results) -> None:
     for twin in compress.configured_twins(settings.compress):
         twin_path = built.versioned_path + twin.suffix
         full = os.path.join(output, twin_path)
         try:
             size = os.stat(full).st_size   # twins are immutable like their file
         except FileNotFoundError:
-            packed = compress.make_twin(twin, content, settings.compress)
-            if packed is None:
+            packed = results.memo(_twin_key(twin, content, settings),
+                                  partial(_or_empty, twin, content, settings),
+                                  partial(_twin_of, twin.encoding, content))
+            if not packed:
                 continue
             write_immutable(full, packed)
             size = len(packed)
@@ -148,6 +169,26 @@ def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
         job.logical_path, naming.content_version(content, settings.versioning.length))
     return versioned, write_immutable(os.path.join(output, versioned), content)
 
+
+def _twin_key(twin: Twin, content: bytes, settings: Settings) -> str:
+    """A twin's cache key: its content and the one setting that shapes it."""
+    if twin == BROTLI:
+        quality = compress.brotli_quality_for(
+            len(content), settings.compress.brotli_quality,
+            settings.compress.brotli_large_quality)
+        return brotli_key(content, quality)
+    return gzip_key(content, settings.compress.gzip_level)
+
+
+def _or_empty(twin: Twin, content: bytes, settings: Settings) -> bytes:
+    """A twin as a cache payload: empty when there is none (too little saved)."""
+    return compress.make_twin(twin, content, settings.compress) or b""
+
+
+def _twin_of(encoding: str, content: bytes, packed: bytes) -> bool:
+    """A cached twin is used only if it decompresses to this very content,
+    whoever computed it."""
+    return not packed or compress.expand(encoding, packed) == content
 
 
 def _input_hash(job: Job, datas: list[bytes]) -> str:

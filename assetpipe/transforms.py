@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assetpipe import minify
@@ -18,6 +19,9 @@ from assetpipe.graph import RefPolicy, rewrite_text, scannable
 from assetpipe.media_types import extension
 
 TOOL_EPOCH = "2"  # bump when a transform changes its output for the same input
+
+# `memo(key, compute)`: a cached result for key, else compute() (cache.Results.memo).
+Memo = Callable[[str, Callable[[], bytes]], bytes]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ def optimizes_png(logical_path: str, settings: Settings) -> bool:
 
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
-                   versioned: dict[str, str]) -> tuple[bytes, list[str]]:
+                   versioned: dict[str, str], memo: Memo | None = None) -> tuple[bytes, list[str]]:
     """Final bytes of one source file, plus warnings.  `versioned` maps the
     logical paths it references to their versioned paths."""
     if scannable(logical_path):
@@ -84,7 +88,7 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         text = rewrite_text(logical_path, logical_path, text, versioned,
                             keeps_sourcemap=not minified, policy=settings.refs)
         if minified:
-            text = _minify_text(logical_path, text)
+            text = _minify_text(logical_path, text, memo)
         return text.encode("utf-8"), []
     if optimizes_png(logical_path, settings):
         from assetpipe.images import optimize_png
@@ -95,7 +99,7 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
-                     versioned: dict[str, str]) -> bytes:
+                     versioned: dict[str, str], memo: Memo | None = None) -> bytes:
     """Concatenate (and minify) bundle members in order; their links are
     re-pointed from each member's folder to the bundle's."""
     texts = []
@@ -105,7 +109,7 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs)
         if minifies(logical_path, settings):
-            text = _minify_text(logical_path, text)
+            text = _minify_text(logical_path, text, memo)
         texts.append(text)
     if extension(name) == ".css":
         return minify.join_css(texts).encode("utf-8")
@@ -114,7 +118,12 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
     return "\n".join(texts).encode("utf-8")
 
 
-def _minify_text(logical_path: str, text: str) -> str:
-    if extension(logical_path) == ".css":
-        return minify.minify_css(text)
-    return minify.minify_js(text)
+def _minify_text(logical_path: str, text: str, memo: Memo | None = None) -> str:
+    ext = extension(logical_path)
+    run = minify.minify_css if ext == ".css" else minify.minify_js
+    if memo is None:
+        return run(text)
+    from assetpipe.cache import text_key
+    # Keyed on the text after its links were re-pointed: that text, and the
+    # minifier's version, are all the result depends on.
+    return memo(text_key(ext, text), lambda: run(text).encode("utf-8")).decode("utf-8")
