@@ -46,7 +46,8 @@ class GitState:
 def find_origin(source: str) -> Origin | None:
     """The Origin of a working-tree folder; None when it is not in a repository."""
     try:
-        root, prefix = run_git(source, "rev-parse", "--show-toplevel", "--show-prefix").split("\n")[:2]
+        found = run_git(source, "rev-parse", "--show-toplevel", "--show-prefix")
+        root, prefix = found.split("\n")[:2]
     except BuildError:
         return None
     return Origin(root=root, subdir=prefix.rstrip("/"), commit=_resolve(root, "HEAD"))
@@ -150,7 +151,7 @@ def _extract(root: str, commit: str, subdir: str, dest: str) -> None:
         except tarfile.TarError as exc:
             proc.kill()
             raise BuildError(f"cannot extract {commit}: {exc}", root) from None
-        error = proc.stderr.read().decode(errors="replace").strip()
+        error = proc.communicate()[1].decode(errors="replace").strip()
     if proc.returncode:
         raise UsageError(f"--ref: git archive failed: {error}")
 

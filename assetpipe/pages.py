@@ -56,6 +56,8 @@ class PageRenderer:
     def __init__(self, config: Config, dev: bool = False):
         """`config` must have a [pages] section (config.pages is not None);
         `dev` renders one tag per bundle member (`pages --dev`, never for publishing)."""
+        if config.pages is None:
+            raise UsageError(f"{config.config_path}: no [pages] section")
         self.config, self.settings, self.dev = config, config.pages, dev
         # StrictUndefined: a misspelt variable fails the page (keeping the last
         # good one) instead of publishing a silently blank section.
@@ -87,8 +89,8 @@ class PageRenderer:
         return PageResult(page.path, written=written)
 
     def _content(self, page: Page, context: dict | PageError) -> bytes:
-        if page.url:
-            return fetch_snapshot(page.url, self.settings.timeout)
+        if page.template is None:  # exactly one of template and url (config_pages)
+            return fetch_snapshot(page.url or "", self.settings.timeout)
         if isinstance(context, PageError):
             raise context
         self._load_manifest()
@@ -123,19 +125,25 @@ class PageRenderer:
         install(self.env, self.manifest, dev=self.dev)
 
 
+def _template_folder(env: jinja2.Environment) -> str:
+    """The folder templates are read from (PageRenderer's FileSystemLoader)."""
+    loader = env.loader
+    return loader.searchpath[0] if isinstance(loader, jinja2.FileSystemLoader) else "."
+
+
 def render_template(env: jinja2.Environment, name: str, context: dict, root: str) -> bytes:
     """The template rendered as UTF-8; PageError naming template file:line on failure."""
     try:
         return env.get_template(name).render(context).encode("utf-8")
     except jinja2.TemplateNotFound as exc:
         raise PageError(f"template {exc.name!r} not found in "
-                        f"{_relative(env.loader.searchpath[0], root)}") from None
+                        f"{_relative(_template_folder(env), root)}") from None
     except jinja2.TemplateSyntaxError as exc:
         where = f"{_relative(exc.filename, root)}:{exc.lineno}" if exc.filename else name
         raise PageError(f"{where}: template syntax error: {exc.message}") from None
     except Exception as exc:
         raise PageError(f"template {name} raised "
-                        f"{describe(exc, env.loader.searchpath[0], root)}") from None
+                        f"{describe(exc, _template_folder(env), root)}") from None
 
 
 def fetch_snapshot(url: str, timeout: float) -> bytes:

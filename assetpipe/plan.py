@@ -122,7 +122,7 @@ def plan_links(logical: str, members: list[str], is_bundle: bool,
                links: dict[str, list[Link]], settings: Settings) -> list[Link]:
     """The links that matter for one output: sourcemap comments only survive
     in a single file copied unminified (the contract's source-map rule)."""
-    out = []
+    out: list[Link] = []
     for member in members:
         keeps_map = not is_bundle and not minifies(member, settings)
         out.extend(link for link in links.get(member, ())

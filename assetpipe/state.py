@@ -8,6 +8,7 @@ it at start means the last build was killed and temp files need sweeping.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -71,8 +72,8 @@ def write_fingerprint(output: str, state_dir: str, value: str, keep_unversioned:
     for path in sorted(manifest_paths(doc, plain=keep_unversioned)):
         folder, name = os.path.split(path)
         folders.setdefault(folder, []).append(name)
-    record = {"value": value,
-              "folders": {folder: [_mtime(output, folder), names] for folder, names in folders.items()}}
+    record = {"value": value, "folders": {folder: [_mtime(output, folder), names]
+                                          for folder, names in folders.items()}}
     write_marker(state_dir, "fingerprint", json.dumps(record, separators=(",", ":")))
 
 
@@ -120,7 +121,5 @@ def write_marker(state_dir: str, name: str, text: str) -> None:
 
 
 def remove_marker(state_dir: str, name: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(state_dir, name))
-    except FileNotFoundError:
-        pass
