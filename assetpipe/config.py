@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import posixpath
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +20,10 @@ from assetpipe.config_checks import reject_unknown as _reject_unknown
 from assetpipe.config_checks import tables as _tables
 from assetpipe.config_lookup import find_config
 from assetpipe.config_pages import Pages, parse_pages
+from assetpipe.config_strings import check_strings
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
-    CORS_ANY,
     CORS_AUTO,
-    CORS_OFF,
     DEFAULT_SHORT_MAX_AGE,
     GZIP_SUFFIXES,
     IMMUTABLE_MAX_AGE,
@@ -272,37 +270,6 @@ def _parse_section(name: str, cls, raw) -> Any:
         dotted = f"{name}.{key}"
         _check_type(dotted, value, type(fields[key].default))
         _check_value(dotted, value, fields[key].metadata)
-    if name == "apache" and raw.get("fallback"):
-        _check_fallback(raw["fallback"])
-    if name == "serve" and "cors" in raw:
-        _check_cors(raw["cors"])
-    for key, value in raw.items() if name == "nginx" else ():
-        # Each lands verbatim in one nginx directive.
-        if re.search(r"[;{}\"'#\n]", value):
-            raise UsageError(f"nginx.{key}: {value!r} must not contain ; {{ }} quotes or #")
-    if name == "cache" and raw.get("remote"):
-        _check_remote(raw["remote"])
+    check_strings(name, raw)
     return cls(**raw)
 
-
-def _check_fallback(value: str) -> None:
-    # It lands verbatim in a RewriteRule: a path or an http(s) URL ending in
-    # "/" (the request path is appended), and nothing Apache would re-parse.
-    if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
-        raise UsageError(f"apache.fallback: {value!r} must be a URL path like "
-                         "\"/dynamic_handler/\" or a backend URL like "
-                         "\"http://127.0.0.1:8000/\", ending in /")
-
-
-def _check_cors(value: str) -> None:
-    # One origin or "*": a list would need the server to echo the request's
-    # Origin (and Vary: Origin), which a static rule cannot do safely.
-    if value in (CORS_AUTO, CORS_OFF, CORS_ANY) or re.fullmatch(r"https?://[^/\s\"*,]+", value):
-        return
-    raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
-                     "like \"https://www.example.com\" (no path, no trailing /)")
-
-
-def _check_remote(value: str) -> None:
-    if not re.fullmatch(r"s3://[^/\s]+(/\S*)?", value):
-        raise UsageError(f"cache.remote: {value!r} is not an s3://bucket/prefix URL")
