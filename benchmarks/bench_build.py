@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="no-op runs (best is kept)")
     args = parser.parse_args()
     if not os.path.isdir(args.corpus):
-        sys.exit(f"no corpus at {args.corpus}: run ../shared/corpus/fetch-corpus.sh {args.corpus}")
+        sys.exit(f"no corpus at {args.corpus}: run python3 tests/corpus/fetch.py {args.corpus}")
     work = tempfile.mkdtemp(prefix="assetpipe-bench-")
     try:
         results = {f"assetpipe png={png}": run_assetpipe(args.corpus, work, png, args.runs)

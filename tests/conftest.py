@@ -22,29 +22,18 @@ NODE_CACHE = Path(os.environ.get("ASSETPIPE_NODE_PREFIX") or Path.home() / ".cac
 PNG_OFF = '[images]\npng = "off"\n'
 
 
-def _fetch_script() -> Path | None:
-    candidates = [REPO.parent / "shared" / "corpus" / "fetch-corpus.sh"]
-    try:  # in a git worktree, <repo>/.. is the worktrees folder: try the main checkout's
-        common = subprocess.run(["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-                                cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
-        main_checkout = Path(common).parent
-        candidates.append(main_checkout.parent / "shared" / "corpus" / "fetch-corpus.sh")
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    return next((c for c in candidates if c.is_file()), None)
-
-
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
-    """The public corpus: $ASSETPIPE_CORPUS, else ~/.cache/assetpipe/corpus (fetched if missing)."""
+    """The public corpus: $ASSETPIPE_CORPUS, else ~/.cache/assetpipe/corpus.
+
+    tests/corpus/fetch.py brings it to the pins of tests/corpus/packages.txt on
+    first use; when every package is current it only reads their stamps."""
     target = Path(os.environ.get("ASSETPIPE_CORPUS")
                   or Path.home() / ".cache" / "assetpipe" / "corpus")
-    if not (target / "jquery" / "dist" / "jquery.js").is_file():
-        script = _fetch_script()
-        if script is None:
-            pytest.fail(f"corpus missing at {target} and no shared/corpus/fetch-corpus.sh found "
-                        "next to the repository or its main checkout; set ASSETPIPE_CORPUS")
-        subprocess.run(["bash", str(script), str(target)], check=True)
+    command = [sys.executable, str(REPO / "tests" / "corpus" / "fetch.py"), str(target)]
+    done = subprocess.run([*command, "--quiet"], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.fail(f"{done.stderr.strip()}; fetch the corpus with: {' '.join(command)}")
     return target
 
 
