@@ -109,6 +109,8 @@ class _Plan:
 
     plans: dict[str, list[str]]         # output -> its source members, in order (this shard's)
     deps: dict[str, set[str]]           # output -> outputs it references
+    groups: dict[str, tuple[str, ...]]  # an import cycle's member -> the whole cycle
+    imports: dict[str, list[str]]       # ES module -> what it imports statically
     link_cache: dict
     commits: dict                       # output -> commit ("git" strategy)
     build_info: dict                    # the manifest's `build` object
@@ -136,24 +138,25 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
            origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
     """Plan, fetch cached results, run the jobs, publish (not for a shard),
     push what was computed."""
-    from assetpipe import cache_build
+    from assetpipe import cache_build, modules
     from assetpipe.reuse import Reuse
     from assetpipe.runner import Runner
     settings = settings_for(config)
     previous, prev_links = state.load_state(config.state_dir, settings.key())
     planned = _plan(config, sources, settings, prev_links, origin, shard)
     fetched, traffic = cache_build.fetch(config, planned.plans, sources)
-    reuse = Reuse(config.output, sources, planned.plans, planned.deps, planned.commits, previous)
+    reuse = Reuse(config.output, sources, planned, previous, settings)
     advance = progress(len(planned.plans)) if progress else None
     runner = Runner(settings, config.output, config.state_dir, workers, advance, reuse.finished)
     with runner:
-        reused, done = runner.run_graph(planned.deps, reuse.prepare, reuse.changed_bytes())
+        reused, done = runner.run_graph(modules.condensed(planned.deps, planned.groups),
+                                        reuse.prepare, reuse.changed_bytes())
     built = reused + done
     report = _report(built, done)
     report.warnings[:0] = planned.warnings
     if shard is None:
         _write_unversioned(built, config)
-        report.manifest_changed = _publish(config, built, planned.build_info)
+        report.manifest_changed = _publish(config, built, planned.build_info, planned.imports)
         state.save_state(config.state_dir, settings.key(), reuse.records_for(built),
                          planned.link_cache)
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
@@ -165,9 +168,11 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
           origin: gitinfo.Origin | None, shard: tuple[int, int] | None) -> _Plan:
     """Outputs, their links (every problem reported together), dependencies
     and commits; with a shard, only its outputs (warnings cover them all)."""
-    from assetpipe import cache_build, graph, plan
+    from assetpipe import cache_build, graph, modules, plan
     plans = plan.outputs(config, sources)
-    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links)
+    in_bundles = {m for bundle in config.bundles for m in plans[bundle.name] if graph.is_js(m)}
+    links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links, in_bundles)
+    modules.refuse_module_bundles(config.bundles, plans, link_cache)
     plan_links = {logical: plan.plan_links(logical, members, logical not in sources,
                                            links, settings)
                   for logical, members in plans.items()}
@@ -178,13 +183,17 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
         settings.refs)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
     commits, git_warnings = _commits(settings, git, plans)
-    deps = {logical: {link.target for link in found if link.target and link.problem is None}
-            for logical, found in plan_links.items()}
+    deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
+    # A CSS reference cycle is an error naming it, before any work; an
+    # import cycle is versioned as one (assetpipe.modules).
+    groups = modules.cycle_groups(deps)
+    imports = {logical: modules.static_imports(found) for logical, found in plan_links.items()}
     warnings += (plan.misplaced_imports(plans, sources, links) + git_warnings
                  + plan.reserved_warnings(plans))
     deps = cache_build.shard_deps(deps, plans, sources, shard)
     plans = {logical: plans[logical] for logical in deps}
-    return _Plan(plans, deps, link_cache, commits, git.build_info(), warnings)
+    return _Plan(plans, deps, groups, {k: v for k, v in imports.items() if v}, link_cache,
+                 commits, git.build_info(), warnings)
 
 
 def _write_unversioned(built: list, config: Config) -> None:
@@ -215,16 +224,20 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
     return plan_commits(git, plans)
 
 
-def _publish(config: Config, built: list, build_info: dict) -> bool:
+def _publish(config: Config, built: list, build_info: dict, imports: dict) -> bool:
     """Write manifest.json if anything in it changed, and a history entry if
-    the assets did; True if the manifest was written."""
+    the assets did; True if the manifest was written.  `imports`: each ES
+    module's static imports (the manifest also records the [importmap])."""
     from assetpipe import history
+    from assetpipe.modules import check_import_map
     from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
-    assets = manifest_assets(built)
+    importmap = check_import_map(config.importmap, {b.logical_path for b in built})
+    assets = manifest_assets(built, imports)
     current = read_current(config.output)
-    content = render_manifest(assets, config.url_prefix, build_info)
+    content = render_manifest(assets, config.url_prefix, build_info, importmap)
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
+                   and current.get("importmap", {}) == importmap
                    and current.get("url_prefix") == config.url_prefix)
     if current:
         # Before the manifest swap, which names no plain copy: after it, a
@@ -276,7 +289,7 @@ def _build_inputs(config: Config) -> str:
     """The config as far as it shapes the output (not [pages]/[apache]/[sync])."""
     return repr((__version__, config.source, config.url_prefix, config.bundles,
                  config.versioning, config.minify, config.compress, config.images,
-                 config.references))
+                 config.references, config.importmap))
 
 
 def _manifest_stat(output: str) -> tuple | None:

@@ -20,7 +20,7 @@ from assetpipe.config_checks import reject_unknown as _reject_unknown
 from assetpipe.config_checks import tables as _tables
 from assetpipe.config_lookup import find_config
 from assetpipe.config_pages import Pages, parse_pages
-from assetpipe.config_strings import check_strings
+from assetpipe.config_strings import check_strings, parse_importmap
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
     CORS_AUTO,
@@ -37,6 +37,7 @@ from assetpipe.versioning import STRATEGIES
 class Bundle:
     name: str
     files: tuple[str, ...]
+    classic: bool = False   # members are classic scripts, not ES modules (docs/modules.md)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class References:
     missing_sourcemap: str = choice("warn", ("error", "warn"))
     # "/static/x.png": "leave" or "resolve" against url_prefix
     root_relative: str = choice("leave", ("leave", "resolve"))
+    modules: bool = True              # JS import specifiers / script URLs (docs/modules.md)
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,8 @@ class Config:
     pages: Pages | None = None      # None when there is no [pages] section
     sync: Sync = field(default_factory=Sync)
     cache: Cache = field(default_factory=Cache)
+    # [importmap]: bare specifier -> logical name, sorted (docs/modules.md).
+    importmap: tuple[tuple[str, str], ...] = ()
 
     @property
     def root(self) -> str:
@@ -180,7 +184,8 @@ class Config:
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "references": References, "apache": Apache, "serve": Serve, "nginx": Nginx,
             "sync": Sync, "cache": Cache}
-TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", *SECTIONS}
+TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", "importmap",
+             *SECTIONS}
 
 
 def load_config(explicit: str | None = None, cwd: str | None = None) -> Config:
@@ -214,7 +219,8 @@ def parse_config(table: dict, config_path: str) -> Config:
             nginx, include=os.path.normpath(os.path.join(root, nginx.include)))
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
-                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages, **sections)
+                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
+                  importmap=parse_importmap(table.get("importmap", {})), **sections)
 
 
 def _url_prefix(value) -> str:
@@ -230,7 +236,7 @@ def _url_prefix(value) -> str:
 
 def _parse_bundles(raw) -> tuple[Bundle, ...]:
     bundles, seen = [], set()
-    for where, item in _tables(raw, "bundle", "'name' and 'files'", {"name", "files"}):
+    for where, item in _tables(raw, "bundle", "'name' and 'files'", {"name", "files", "classic"}):
         for key in ("name", "files"):
             if key not in item:
                 raise UsageError(f"{where}.{key}: missing")
@@ -242,7 +248,9 @@ def _parse_bundles(raw) -> tuple[Bundle, ...]:
         if name in seen:
             raise UsageError(f"{where}.name: bundle {name!r} is declared twice")
         seen.add(name)
-        bundles.append(Bundle(name=name, files=tuple(files)))
+        classic = item.get("classic", False)
+        _check_type(f"{where}.classic", classic, bool)
+        bundles.append(Bundle(name=name, files=tuple(files), classic=classic))
     return tuple(bundles)
 
 

@@ -1,9 +1,11 @@
 """Checks of the free-form string keys whose values land verbatim in a
-server rule, a header or a URL: what type/choice/range checks cannot say."""
+server rule, a header, a URL or the import map: what type/choice/range
+checks cannot say."""
 from __future__ import annotations
 
 import re
 
+from assetpipe.config_checks import check_type
 from assetpipe.errors import UsageError
 from assetpipe.policy import CORS_ANY, CORS_AUTO, CORS_OFF
 
@@ -43,3 +45,22 @@ def _check_cors(value: str) -> None:
 def _check_remote(value: str) -> None:
     if not re.fullmatch(r"s3://[^/\s]+(/\S*)?", value):
         raise UsageError(f"cache.remote: {value!r} is not an s3://bucket/prefix URL")
+
+
+def parse_importmap(raw) -> tuple[tuple[str, str], ...]:
+    """Bare specifiers only: a relative or absolute key is resolved by the
+    browser before the map is consulted, and a "pkg/" prefix key cannot map
+    to versioned names (each file has its own)."""
+    if not isinstance(raw, dict):
+        raise UsageError("importmap: must be a table ([importmap])")
+    for specifier, logical in raw.items():
+        key = f'importmap."{specifier}"'
+        check_type(key, logical, str)
+        if not specifier or specifier.startswith((".", "/")) or specifier.endswith("/") \
+                or ":" in specifier:
+            raise UsageError(f"{key}: must be a bare specifier such as \"lodash\" "
+                             "(not relative, absolute, or a prefix ending in /)")
+        if not logical or logical.startswith("/") or ".." in logical.split("/"):
+            raise UsageError(f"{key}: {logical!r} must be a logical name such as "
+                             "\"vendor/lodash-es/lodash.js\"")
+    return tuple(sorted(raw.items()))

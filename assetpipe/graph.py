@@ -16,12 +16,19 @@ from dataclasses import dataclass, field
 from assetpipe import references as refs
 from assetpipe.config import References
 from assetpipe.errors import BuildError
+from assetpipe.js_references import scan_js_modules
 from assetpipe.media_types import extension
+
+JS_EXTENSIONS = (".js", ".mjs", ".cjs")
+# Reference kinds found in JS (assetpipe.js_references); a module specifier
+# must stay "./"-relative when rewritten, or it would read as a bare name.
+SPECIFIER_KINDS = ("module", "dynamic")
+JS_KINDS = SPECIFIER_KINDS + ("module-url", "worker")
 
 
 @dataclass(frozen=True)
 class Link:
-    kind: str              # "url" | "import" | "sourcemap"
+    kind: str              # "url" | "import" | "sourcemap" | one of JS_KINDS
     url: str
     line: int
     target: str | None     # logical path it names, when local and inside source
@@ -37,19 +44,40 @@ class RefPolicy:
 
 
 def scannable(logical_path: str) -> bool:
-    return extension(logical_path) in (".css", ".js", ".mjs")
+    return extension(logical_path) in (".css", *JS_EXTENSIONS)
+
+
+def is_js(logical_path: str) -> bool:
+    return extension(logical_path) in JS_EXTENSIONS
 
 
 def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
-    """The references that matter for this file: CSS url()/@import always;
-    sourceMappingURL only when the file keeps its comment (copied unminified)."""
-    found = refs.scan_css(text) if extension(logical_path) == ".css" else refs.scan_js(text)
+    """The references that matter for this file: CSS url()/@import and JS
+    module specifiers always; sourceMappingURL only when the file keeps its
+    comment (copied unminified)."""
+    ext = extension(logical_path)
+    if ext == ".css":
+        found = refs.scan_css(text)
+    else:
+        found = refs.scan_js(text) + scan_js_modules(text, module=ext == ".mjs")
     return [r for r in found if keeps_sourcemap or r.kind != "sourcemap"]
+
+
+def _left_to_import_map(ref, policy: RefPolicy) -> bool:
+    """Bare specifiers ("lodash") belong to the import map; a Worker URL that
+    is not root-relative is resolved against the page, unknown here."""
+    if ref.kind in JS_KINDS and not policy.rules.modules:
+        return True
+    if ref.kind in SPECIFIER_KINDS:
+        return not ref.url.startswith(("./", "../", "/"))
+    return ref.kind == "worker" and not refs.is_root_relative(ref.url)
 
 
 def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | None:
     """A Link for a reference the build must handle; None for ones left alone."""
     url = ref.url
+    if _left_to_import_map(ref, policy):
+        return None
     if refs.is_root_relative(url):
         if policy.rules.root_relative != "resolve" or not url.startswith(policy.root_path):
             return None
@@ -66,7 +94,24 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
             return Link(ref.kind, url, ref.line, None, "escapes")
     else:
         return None
+    if target not in known and ref.kind in SPECIFIER_KINDS:
+        target = _bundler_style(target, known)
     return Link(ref.kind, url, ref.line, target, None if target in known else "missing")
+
+
+# What bundlers (and Node's CommonJS) try for a specifier without its
+# extension ("../constants", "./Map.Drag"), which browsers cannot load as
+# written: resolved the same way, the rewritten one names the real file.
+_BUNDLER_SUFFIXES = (".js", ".mjs", "/index.js", "/index.mjs")
+
+
+def _bundler_style(target: str, known) -> str:
+    return next((target + s for s in _BUNDLER_SUFFIXES if target + s in known), target)
+
+
+def targets(links: list[Link]) -> set[str]:
+    """The logical paths a file's sound links name: what it depends on."""
+    return {link.target for link in links if link.problem is None and link.target is not None}
 
 
 def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> list[str]:
@@ -148,13 +193,21 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
             if refs.is_root_relative(ref.url):  # a path from the root: no folder to climb
                 new = policy.root_path + refs.relative_url("", versioned[link.target])
             else:
-                new = refs.relative_url(out_path, versioned[link.target])
+                new = _dot_relative(ref, refs.relative_url(out_path, versioned[link.target]))
             replacements.append((ref, _encode_whitespace(new) + refs.split_url(ref.url)[1]))
-        elif out_path != member_path and refs.is_local(ref.url):
-            new = refs.rebase(ref.url, _folder(member_path), _folder(out_path))
+        elif (out_path != member_path and refs.is_local(ref.url)
+              and not _left_to_import_map(ref, policy)):
+            new = _dot_relative(ref, refs.rebase(ref.url, _folder(member_path), _folder(out_path)))
             if new != ref.url:
                 replacements.append((ref, _encode_whitespace(new)))
     return refs.rewrite(text, replacements) if replacements else text
+
+
+def _dot_relative(ref, url: str) -> str:
+    """A relative module specifier must start with ./ or ../ (else it is bare)."""
+    if ref.kind in JS_KINDS and not url.startswith("../"):
+        return "./" + url
+    return url
 
 
 # rcssmin strips whitespace inside url(), quoted or not ("my image.png"

@@ -31,6 +31,7 @@ class Job:
     deps: tuple[tuple[str, str], ...] = ()  # referenced logical path -> its versioned path
     previous: dict | None = None          # last build's Built record, reused if inputs match
     commit: str | None = None             # "git" strategy: the commit it is versioned by
+    versioned_path: str | None = None     # set for an import cycle's member (modules.py)
 
 
 @dataclass
@@ -88,8 +89,8 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
                       source_tag(hashlib.sha256(data).digest() for data in datas))
     if job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
-        content = transform_bundle(job.logical_path, members, settings, deps, results.memo)
-        warnings: list[str] = []
+        content, warnings = transform_bundle(job.logical_path, members, settings, deps,
+                                             results.memo)
     elif optimizes_png(job.logical_path, settings):
         content, warnings = _optimized_png(job.logical_path, datas[0], settings, results)
     else:
@@ -155,12 +156,13 @@ def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
     strategy that does not hash the bytes ("mtime", "git") names a file that
     already holds other bytes (a same-length edit with the same mtime:
     `cp -p`, normalised tarballs), the file falls back to its content hash."""
-    versioned = naming.versioned_name(job.logical_path,
-                                      versioning.version(content, job, settings))
+    versioned = job.versioned_path or naming.versioned_name(
+        job.logical_path, versioning.version(content, job, settings))
     try:
         return versioned, write_immutable(os.path.join(output, versioned), content)
     except VersionConflict:
-        if versioning.by_content(settings.versioning.strategy):
+        # An import cycle's names are fixed in advance (its members name each other).
+        if versioning.by_content(settings.versioning.strategy) or job.versioned_path:
             raise
     warnings.append(f"{job.logical_path}: {versioned} already holds other bytes (same "
                     f"{settings.versioning.strategy} stamp, new content); "

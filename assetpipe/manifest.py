@@ -16,8 +16,10 @@ manifest.json (manifest_version 1)::
           "integrity": "sha384-...",                 # SRI of `path`
           "encodings": {"gzip": "js/site.v1a2b3c4d5e.js.gzip"},
           "sources": ["js/vendor/jquery.js", "js/app/main.js"]   # bundles only
-        }
-      }
+        },
+        "js/app.mjs": {..., "imports": ["js/util.mjs"]}   # ES modules: static imports
+      },
+      "importmap": {"lodash": "vendor/lodash-es/lodash.js"}   # only with [importmap]
     }
 
 Keys may be added to entries; none are removed or renamed without bumping
@@ -122,6 +124,15 @@ class Manifest:
 
     def integrity(self, name: str) -> str:
         return self.entry(name)["integrity"]
+
+    def imports(self, name: str) -> list[str]:
+        """Logical names an ES module imports statically (import/export ... from)."""
+        return list(self.entry(name).get("imports", []))
+
+    @property
+    def importmap(self) -> dict[str, str]:
+        """[importmap]: bare specifier -> logical name."""
+        return dict(self._data.get("importmap", {}))
 
     def sources(self, name: str) -> list[str]:
         """Bundle members (logical names); a plain file is its own only source."""

@@ -81,21 +81,33 @@ def stat_key(members: list[str], sources: dict[str, SourceFile]) -> list[list[in
 
 
 def scan_links(sources: dict[str, SourceFile], known: set[str], policy: RefPolicy,
-               cached: dict) -> tuple[dict[str, list[Link]], dict]:
-    """Links of every scannable source (sourcemaps included); and the new cache."""
+               cached: dict, classify=frozenset()) -> tuple[dict[str, list[Link]], dict]:
+    """Links of every scannable source (sourcemaps included); and the new
+    cache, which also says whether each file in `classify` (JS bundle
+    members) is an ES module."""
     links, cache = {}, {}
     for logical, src in sources.items():
         if not scannable(logical):
             continue
         key = stat_key([logical], sources)
         hit = cached.get(logical)
-        if hit and hit["stat"] == key:
+        if hit and hit["stat"] == key and (logical not in classify or "module" in hit):
             found = [_recheck(Link(*row), known) for row in hit["links"]]
+            module = hit.get("module")
         else:
             found = _scan_file(src, known, policy)
+            module = _is_module(src) if logical in classify else None
         links[logical] = found
         cache[logical] = {"stat": key, "links": [list(link.__dict__.values()) for link in found]}
+        if module is not None:
+            cache[logical]["module"] = module
     return links, cache
+
+
+def _is_module(src: SourceFile) -> bool:
+    from assetpipe.js_references import is_module
+    with open(src.abs_path, "rb") as f:
+        return is_module(f.read().decode("utf-8", "replace"))
 
 
 def _recheck(link: Link, known: set[str]) -> Link:

@@ -9,13 +9,17 @@ from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION, manifest_problem
 from assetpipe.writer import write_atomic
 
 
-def manifest_assets(built: list) -> dict:
+def manifest_assets(built: list, imports: dict[str, list[str]] | None = None) -> dict:
+    """Manifest entries; an ES module's entry lists its static `imports`."""
+    imports = imports or {}
     assets = {}
     for b in sorted(built, key=lambda b: b.logical_path):
         entry = {"path": b.versioned_path, "size": b.size, "integrity": b.integrity,
                  "encodings": dict(sorted(b.encodings.items()))}
         if b.bundle:
             entry["sources"] = list(b.sources)
+        if b.logical_path in imports:
+            entry["imports"] = list(imports[b.logical_path])
         assets[b.logical_path] = entry
     return assets
 
@@ -32,10 +36,12 @@ def read_current(output: str) -> dict | None:
 
 
 def render_manifest(assets: dict, url_prefix: str, build_info: dict,
-                    created: float | None = None) -> bytes:
+                    importmap: dict | None = None, created: float | None = None) -> bytes:
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created))
     doc = {"manifest_version": MANIFEST_VERSION, "created": stamp, "url_prefix": url_prefix,
            "build": build_info, "assets": assets}
+    if importmap:  # [importmap]: bare specifier -> logical name
+        doc["importmap"] = importmap
     return (json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from assetpipe import minify
 from assetpipe.config import Compress, Images, Minify, Versioning
 from assetpipe.errors import BuildError
-from assetpipe.graph import RefPolicy, rewrite_text, scannable
+from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
 
-TOOL_EPOCH = "2"  # bump when a transform changes its output for the same input
+TOOL_EPOCH = "3"  # bump when a transform changes its output for the same input
 
 # `memo(key, compute)`: a cached result for key, else compute() (cache.Results.memo).
 Memo = Callable[[str, Callable[[], bytes]], bytes]
@@ -68,7 +68,7 @@ def minifies(logical_path: str, settings: Settings) -> bool:
     ext = extension(logical_path)
     if minify.is_preminified(logical_path):
         return False
-    return (ext == ".js" and settings.minify.js) or (ext == ".css" and settings.minify.css)
+    return (is_js(logical_path) and settings.minify.js) or (ext == ".css" and settings.minify.css)
 
 
 def optimizes_png(logical_path: str, settings: Settings) -> bool:
@@ -87,9 +87,10 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         minified = minifies(logical_path, settings)
         text = rewrite_text(logical_path, logical_path, text, versioned,
                             keeps_sourcemap=not minified, policy=settings.refs)
+        warnings: list[str] = []
         if minified:
-            text = _minify_text(logical_path, text, memo)
-        return text.encode("utf-8"), []
+            text = _minify_text(logical_path, text, warnings, memo)
+        return text.encode("utf-8"), warnings
     if optimizes_png(logical_path, settings):
         from assetpipe.images import optimize_png
         result = optimize_png(data, settings.images.strip)
@@ -99,31 +100,56 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
-                     versioned: dict[str, str], memo: Memo | None = None) -> bytes:
+                     versioned: dict[str, str], memo: Memo | None = None
+                     ) -> tuple[bytes, list[str]]:
     """Concatenate (and minify) bundle members in order; their links are
-    re-pointed from each member's folder to the bundle's."""
-    texts = []
+    re-pointed from each member's folder to the bundle's.  Returns the bytes
+    and warnings (a member published unminified)."""
+    texts: list[str] = []
+    warnings: list[str] = []
     for logical_path, data in members:
         text = decode_text(logical_path, data)
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs)
         if minifies(logical_path, settings):
-            text = _minify_text(logical_path, text, memo)
+            text = _minify_text(logical_path, text, warnings, memo)
         texts.append(text)
     if extension(name) == ".css":
-        return minify.join_css(texts).encode("utf-8")
-    if extension(name) == ".js":
-        return minify.join_js(texts).encode("utf-8")
-    return "\n".join(texts).encode("utf-8")
+        return minify.join_css(texts).encode("utf-8"), warnings
+    if is_js(name):
+        return minify.join_js(texts).encode("utf-8"), warnings
+    return "\n".join(texts).encode("utf-8"), warnings
 
 
-def _minify_text(logical_path: str, text: str, memo: Memo | None = None) -> str:
+def _minify_text(logical_path: str, text: str, warnings: list[str],
+                 memo: Memo | None = None) -> str:
+    """Minified text, or `text` itself (with a warning) when the minifier's
+    output does not have the source's token stream.  Cached (`memo`) by the
+    text after its links were re-pointed: that text and the versions of the
+    minifier and of the check (cache.text_key) are all the result depends on."""
     ext = extension(logical_path)
-    run = minify.minify_css if ext == ".css" else minify.minify_js
+    lines: list[int | None] = []
+
+    def run() -> bytes:
+        out, line = _checked(ext, text)
+        lines.append(line)
+        return out.encode("utf-8")
+
     if memo is None:
-        return run(text)
-    from assetpipe.cache import text_key
-    # Keyed on the text after its links were re-pointed: that text, and the
-    # minifier's version, are all the result depends on.
-    return memo(text_key(ext, text), lambda: run(text).encode("utf-8")).decode("utf-8")
+        out = run().decode("utf-8")
+    else:
+        from assetpipe.cache import text_key
+        out = memo(text_key(ext, text), run).decode("utf-8")
+    if out == text and not lines:  # a cached result that kept the source: why?
+        run()
+    if lines and lines[0] is not None:
+        warnings.append(f"{logical_path}:{lines[0]}: the minifier changed the program here; "
+                        "published unminified")
+    return out
+
+
+def _checked(ext: str, text: str) -> tuple[str, int | None]:
+    if ext == ".css":
+        return minify.checked_css(text)
+    return minify.checked_js(text, module=ext == ".mjs")

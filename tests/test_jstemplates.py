@@ -37,3 +37,10 @@ def test_text_without_substitutions_is_left_to_rjsmin():
     src = "var t = `x  y`;\n"
     assert protect_templates(src) == (src, {})
     assert minify_js(src) == "var t=`x  y`;"
+
+
+def test_regex_after_a_condition_is_not_a_division():
+    # The old shield read `/`/` after `if (s)` as a division, shielded the
+    # wrong span and rjsmin squeezed the template: `a 1b` instead of `a  1  b`.
+    src = 'if (s) /`/.test(s); console.log(`a  ${n}  b`)\n'
+    assert minify_js(src) == 'if(s)/`/.test(s);console.log(`a  ${n}  b`)'

@@ -57,6 +57,6 @@ def test_minify_off_keeps_bytes():
 
 
 def test_bundle_members_minified_individually_and_joined():
-    content = transform_bundle("all.js", [("a.js", b"var  a = 1\n"), ("b.min.js", b"var  b  = 2\n")],
-                               Settings(), {})
+    content, _ = transform_bundle("all.js", [("a.js", b"var  a = 1\n"),
+                                             ("b.min.js", b"var  b  = 2\n")], Settings(), {})
     assert content == b"var a=1\n;\nvar  b  = 2\n"
