@@ -10,7 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 
-from assetpipe import __version__, gitinfo, state
+from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
@@ -40,6 +40,7 @@ class BuildReport:
     # Per result kind (png, min, gzip, br): local / remote hits and computed;
     # with [cache] remote, "remote": the store's traffic (cache_remote.Traffic).
     cache: dict = field(default_factory=dict)
+    budgets: list[dict] = field(default_factory=list)   # budgets.check rows
 
     def as_dict(self) -> dict:
         return dict(self.__dict__, seconds=round(self.seconds, 3))
@@ -49,7 +50,7 @@ def settings_for(config: Config):
     from assetpipe.graph import RefPolicy
     from assetpipe.transforms import Settings
     return Settings(minify=config.minify, compress=config.compress, images=config.images,
-                    versioning=config.versioning,
+                    versioning=config.versioning, sourcemaps=config.sourcemaps,
                     refs=RefPolicy(config.references, root_path=config.url_path))
 
 
@@ -60,6 +61,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
+    manifest = os.path.join(output, MANIFEST_NAME)
     if origin is None and uses_git(config.versioning.strategy):
         origin = gitinfo.find_origin(config.source)
         if origin is None:
@@ -70,26 +72,34 @@ def build(config: Config, workers: int | None = None, progress=None,
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
         sources = scan_sources(config.source)
-        config_repr = _build_inputs(config) + _git_stamp(config, origin)
+        config_repr = (_build_inputs(config) + _git_stamp(config, origin)
+                       + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
         stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
         building = state.read_marker(state_dir, "building")
         if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
-                config_repr, stats, _manifest_stat(output))):
+                config_repr, stats, _stat(manifest))):
             return BuildReport(files=len(sources) + len(config.bundles), noop=True,
-                               seconds=time.perf_counter() - started)
+                               seconds=time.perf_counter() - started,
+                               budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
             remove_temp_files(output)
             remove_temp_files(state_dir)
         state.write_marker(state_dir, "building", str(os.getpid()))
         state.remove_marker(state_dir, "fingerprint")
-        report = _build(config, sources, workers or os.cpu_count() or 1, progress, origin)
+        report, breaches = _build(config, sources, workers or os.cpu_count() or 1, progress,
+                                  origin)
         if building is not None:
             # Workers orphaned by the kill may have written temp files after
             # the sweep above; by now they have exited (jobs.exit_with_build).
             remove_temp_files(output, only_dead=True)
             remove_temp_files(state_dir, only_dead=True)
-        done = state.fingerprint(config_repr, stats, _manifest_stat(output))
-        state.write_fingerprint(output, state_dir, done, config.versioning.keep_unversioned)
+        if breaches:  # no fingerprint: the next build checks again instead of a no-op
+            state.remove_marker(state_dir, "building")
+            report.seconds = time.perf_counter() - started
+            raise budgets.BudgetError(breaches, report)
+        state.write_fingerprint(output, state_dir,
+                                state.fingerprint(config_repr, stats, _stat(manifest)),
+                                config.versioning.keep_unversioned)
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
@@ -128,16 +138,18 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
     with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
         scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
                                              state_dir=os.path.join(scratch, "state"))
-        report = _build(scratch_config, scan_sources(config.source),
-                        workers or os.cpu_count() or 1, None, origin, shard)
+        report, _ = _build(scratch_config, scan_sources(config.source),
+                           workers or os.cpu_count() or 1, None, origin, shard)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
-           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None) -> BuildReport:
-    """Plan, fetch cached results, run the jobs, publish (not for a shard),
-    push what was computed."""
+           origin: gitinfo.Origin | None, shard: tuple[int, int] | None = None
+           ) -> tuple[BuildReport, list[str]]:
+    """Plan, fetch cached results, run the jobs, check the budgets and publish
+    (not for a shard), push what was computed.  The report and the budget
+    breaches (then nothing is published)."""
     from assetpipe import cache_build, modules
     from assetpipe.reuse import Reuse
     from assetpipe.runner import Runner
@@ -154,14 +166,14 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     built = reused + done
     report = _report(built, done)
     report.warnings[:0] = planned.warnings
+    breaches: list[str] = []
     if shard is None:
-        _write_unversioned(built, config)
-        report.manifest_changed = _publish(config, built, planned.build_info, planned.imports)
-        state.save_state(config.state_dir, settings.key(), reuse.records_for(built),
-                         planned.link_cache)
+        records = reuse.records_for(built)
+        breaches = _release(config, built, planned, report)
+        state.save_state(config.state_dir, settings.key(), records, planned.link_cache)
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
     report.warnings.extend(cache_warnings)
-    return report
+    return report, breaches
 
 
 def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: dict,
@@ -196,6 +208,24 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
                  commits, git.build_info(), warnings)
 
 
+def _release(config: Config, built: list, planned: _Plan, report: BuildReport) -> list[str]:
+    """Check the budgets, then publish (plain copies, manifest, history);
+    the breaches: with any, nothing is published."""
+    from assetpipe.modules import check_import_map
+    from assetpipe.publish import manifest_assets
+    importmap = check_import_map(config.importmap, planned.plans)
+    assets = manifest_assets(built, planned.imports)
+    if config.versioning.vite_manifest:  # its entries under their source names too
+        from assetpipe import vite
+        report.warnings += vite.add_entries(assets, config.source, config.versioning)
+    report.budgets, breaches = budgets.check(config.budgets, {
+        b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
+    if not breaches:
+        _write_unversioned(built, config)
+        report.manifest_changed = _publish(config, assets, planned.build_info, importmap)
+    return breaches
+
+
 def _write_unversioned(built: list, config: Config) -> None:
     """Plain copies: twins first, then the file (as pages do), and a twin the
     file no longer has is removed, or Apache would serve stale bytes from it."""
@@ -204,8 +234,8 @@ def _write_unversioned(built: list, config: Config) -> None:
     out = config.output
     logicals = {b.logical_path for b in built}
     for b in built:
-        if is_reserved(b.logical_path):
-            continue  # the manifest's name: versioned only (plan.reserved_warnings)
+        if is_reserved(b.logical_path) or b.prehashed:
+            continue  # the manifest's name: versioned only; a prehashed one is its plain name
         suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
         for suffix in TWIN_SUFFIXES:
             plain_twin = b.logical_path + suffix
@@ -224,17 +254,12 @@ def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[s
     return plan_commits(git, plans)
 
 
-def _publish(config: Config, built: list, build_info: dict, imports: dict) -> bool:
+def _publish(config: Config, assets: dict, build_info: dict, importmap: dict) -> bool:
     """Write manifest.json if anything in it changed, and a history entry if
-    the assets did; True if the manifest was written.  `imports`: each ES
-    module's static imports (the manifest also records the [importmap])."""
-    from assetpipe import history
-    from assetpipe.modules import check_import_map
-    from assetpipe.publish import manifest_assets, publish_manifest, read_current, render_manifest
-    importmap = check_import_map(config.importmap, {b.logical_path for b in built})
-    assets = manifest_assets(built, imports)
-    current = read_current(config.output)
-    content = render_manifest(assets, config.url_prefix, build_info, importmap)
+    the assets did; True if the manifest was written."""
+    from assetpipe import history, publish
+    current = publish.read_current(config.output)
+    content = publish.render_manifest(assets, config.url_prefix, build_info, importmap)
     changed = not (current and current.get("assets") == assets
                    and current.get("build") == build_info
                    and current.get("importmap", {}) == importmap
@@ -243,34 +268,11 @@ def _publish(config: Config, built: list, build_info: dict, imports: dict) -> bo
         # Before the manifest swap, which names no plain copy: after it, a
         # kill would leave them forever (the rerun finds the manifest current).
         kept = assets.keys() if config.versioning.keep_unversioned else set()
-        _remove_stale_copies(config.output, current["assets"], kept)
+        publish.remove_stale_copies(config.output, current["assets"], kept)
     if changed:
-        publish_manifest(config.output, content)
+        publish.publish_manifest(config.output, content)
     history.record(config.state_dir, assets, content)
     return changed
-
-
-def _remove_stale_copies(output: str, old: dict, kept) -> None:
-    """Plain copies of assets that left the build (a deleted source), or of
-    every asset once keep_unversioned is off, would be served and synced
-    forever; versioned files stay for `clean`.  Only a copy still equal to
-    the versioned file the old manifest named goes: anything written there
-    since (a page) is not ours to remove."""
-    import filecmp
-    for logical in old.keys() - kept:
-        if is_reserved(logical):
-            continue
-        versioned = old[logical]["path"]
-        pairs = [(logical, versioned)] + [(logical + twin_suffix(versioned, twin), twin)
-                                          for twin in old[logical].get("encodings", {}).values()]
-        for plain, source in pairs:
-            plain, source = os.path.join(output, plain), os.path.join(output, source)
-            try:
-                same = filecmp.cmp(plain, source, shallow=False)
-            except OSError:
-                continue
-            if same:
-                remove_file(plain)
 
 
 def _report(built: list, done: list) -> BuildReport:
@@ -289,12 +291,12 @@ def _build_inputs(config: Config) -> str:
     """The config as far as it shapes the output (not [pages]/[apache]/[sync])."""
     return repr((__version__, config.source, config.url_prefix, config.bundles,
                  config.versioning, config.minify, config.compress, config.images,
-                 config.references, config.importmap))
+                 config.sourcemaps, config.references, config.importmap, config.budgets))
 
 
-def _manifest_stat(output: str) -> tuple | None:
+def _stat(path: str) -> tuple | None:
     try:
-        st = os.stat(os.path.join(output, MANIFEST_NAME))
+        st = os.stat(path) if path else None
     except FileNotFoundError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st else None

@@ -13,8 +13,9 @@ file (or twin) goes only when
   including one still running without a history entry yet).
 
 History entries that no longer protect anything are removed with the files.
-Only `policy.is_versioned` names are ever considered: unversioned copies
-are the current build's and stay.
+Only `policy.is_versioned` names are ever considered (with the config's
+`[versioning] prehashed` globs): unversioned copies are the current build's
+and stay.
 """
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ class CleanPlan:
 
 
 def plan_clean(output: str, state_dir: str, keep: int, min_age: float,
-               now: float | None = None) -> CleanPlan:
+               now: float | None = None, prehashed: tuple[str, ...] = ()) -> CleanPlan:
     now = time.time() if now is None else now
     entries = history.entries(state_dir)
     kept = set(range(max(len(entries) - keep, 0), len(entries)))
@@ -51,7 +52,7 @@ def plan_clean(output: str, state_dir: str, keep: int, min_age: float,
     for i in kept:
         protected |= entries[i].paths
     plan = CleanPlan(entries=[e for i, e in enumerate(entries) if i not in kept])
-    for rel, st in _versioned_files(output):
+    for rel, st in _versioned_files(output, prehashed):
         if rel not in protected and now - st.st_mtime >= min_age:
             plan.files.append(rel)
             plan.bytes += st.st_size
@@ -72,14 +73,14 @@ def _current_manifest(output: str) -> dict:
 
 
 def clean(output: str, state_dir: str, keep: int, min_age: float,
-          dry_run: bool = False) -> CleanPlan:
+          dry_run: bool = False, prehashed: tuple[str, ...] = ()) -> CleanPlan:
     """Remove what plan_clean finds (nothing when `dry_run`), under the
     output lock so a build in progress never loses a file it just wrote."""
     if not os.path.isdir(output):
         return CleanPlan()
     with OutputLock(output):
         prepare_state_dir(output, state_dir)   # an old output's history counts
-        plan = plan_clean(output, state_dir, keep, min_age)
+        plan = plan_clean(output, state_dir, keep, min_age, prehashed=prehashed)
         if not dry_run:
             for rel in plan.files:
                 os.unlink(os.path.join(output, rel))
@@ -88,13 +89,14 @@ def clean(output: str, state_dir: str, keep: int, min_age: float,
     return plan
 
 
-def _versioned_files(output: str):
+def _versioned_files(output: str, prehashed: tuple[str, ...]):
     """(output-relative path, stat) of every versioned file; dot-named files
     and folders (temp files, an old release's state) are never looked at."""
     for folder, dirs, files in os.walk(output):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         for name in sorted(files):
-            if name.startswith(".") or not is_versioned(name):
-                continue
             path = os.path.join(folder, name)
-            yield os.path.relpath(path, output).replace(os.sep, "/"), os.lstat(path)
+            rel = os.path.relpath(path, output).replace(os.sep, "/")
+            if name.startswith(".") or not is_versioned(rel, prehashed):
+                continue
+            yield rel, os.lstat(path)

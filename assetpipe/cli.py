@@ -69,15 +69,27 @@ def build(config_file, jobs, as_json, quiet, ref, watch, shard):
 
 
 def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
+    from assetpipe.budgets import BudgetError
     from assetpipe.build import build as run_build
-    report = out.with_progress(quiet or as_json, "building",
-                               lambda start: run_build(config, jobs, start, origin))
+    failed = None
+    try:
+        report = out.with_progress(quiet or as_json, "building",
+                                   lambda start: run_build(config, jobs, start, origin))
+    except BudgetError as exc:  # still report what was built, then every breach
+        report, failed = exc.report, exc
     for warning in report.warnings:
         _echo_err(f"warning: {warning}")
     if as_json:
-        click.echo(json.dumps(dict(report.as_dict(), output=config.output), sort_keys=True))
+        click.echo(json.dumps(dict(report.as_dict(), output=config.output,
+                                   budget_breaches=failed.breaches if failed else []),
+                              sort_keys=True))
     elif not quiet:
         out.echo_summary(report, config.output)
+        out.echo_budgets(report.budgets)
+    if failed:
+        for breach in failed.breaches:
+            _echo_err(f"error: {breach}")
+        raise failed
 
 
 def _watch(config_file, jobs, quiet: bool) -> None:
@@ -106,7 +118,8 @@ def clean(config_file, keep, min_age, dry_run):
     """Remove versioned files (and twins) no recent build refers to."""
     from assetpipe.clean import clean as run_clean
     config = _load(config_file)
-    plan = run_clean(config.output, config.state_dir, keep, min_age, dry_run)
+    plan = run_clean(config.output, config.state_dir, keep, min_age, dry_run,
+                     config.versioning.prehashed)
     verb = "would remove" if dry_run else "removed"
     for rel in plan.files:
         click.echo(f"{verb} {rel}")

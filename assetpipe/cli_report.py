@@ -77,3 +77,17 @@ def check_server(url: str, config) -> None:
     from assetpipe.policy import cors_origin
     from assetpipe.server_check import run_checks
     run_checks(url, config.output, cors_origin(config.serve.cors, config.url_prefix), click.echo)
+
+
+def echo_budgets(rows: list[dict]) -> None:
+    """The budget table: rich on a terminal, plain columns in a log."""
+    if not rows:
+        return
+    from rich.console import Console
+    from rich.table import Table
+    table = Table("asset", "budget", "kind", "size", "limit", "over", title="size budgets")
+    for row in rows:
+        over = f"[red]+{row['over']:,}[/red]" if row["over"] else "ok"
+        table.add_row(row["asset"], row["budget"], row["kind"], f"{row['size']:,}",
+                      f"{row['limit']:,}", over)
+    Console(highlight=False).print(table)

@@ -13,6 +13,7 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
+from assetpipe.budgets import Budget, parse_budgets
 from assetpipe.config_checks import check_type as _check_type
 from assetpipe.config_checks import check_value as _check_value
 from assetpipe.config_checks import choice, is_inside, within
@@ -20,7 +21,7 @@ from assetpipe.config_checks import reject_unknown as _reject_unknown
 from assetpipe.config_checks import tables as _tables
 from assetpipe.config_lookup import find_config
 from assetpipe.config_pages import Pages, parse_pages
-from assetpipe.config_strings import check_strings, parse_importmap
+from assetpipe.config_strings import check_strings, glob_list, parse_importmap
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
     CORS_AUTO,
@@ -45,6 +46,11 @@ class Versioning:
     strategy: str = choice("hash", STRATEGIES)
     length: int = within(10, 8, 32)
     keep_unversioned: bool = True
+    # Globs of files a bundler already content-hashed: names kept, cached as
+    # immutable (policy.is_prehashed); docs/output.md.
+    prehashed: tuple[str, ...] = ()
+    # A Vite manifest (absolute once parsed): its entries become logical names.
+    vite_manifest: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,14 @@ class Compress:
     # public corpus: 5.36 MB vs 5.03 MB of twins, 10 s vs 39 s of CPU).
     brotli_quality: int = within(11, 0, 11)
     brotli_large_quality: int = within(9, 0, 11)
+
+
+@dataclass(frozen=True)
+class Sourcemaps:
+    # A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md).
+    enabled: bool = False
+    # Write the maps but no sourceMappingURL comment (for error trackers).
+    hidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,7 @@ class Config:
     minify: Minify = field(default_factory=Minify)
     compress: Compress = field(default_factory=Compress)
     images: Images = field(default_factory=Images)
+    sourcemaps: Sourcemaps = field(default_factory=Sourcemaps)
     references: References = field(default_factory=References)
     apache: Apache = field(default_factory=Apache)
     serve: Serve = field(default_factory=Serve)
@@ -167,6 +182,7 @@ class Config:
     cache: Cache = field(default_factory=Cache)
     # [importmap]: bare specifier -> logical name, sorted (docs/modules.md).
     importmap: tuple[tuple[str, str], ...] = ()
+    budgets: tuple[Budget, ...] = ()  # [budgets]: checked before publishing (budgets.py)
 
     @property
     def root(self) -> str:
@@ -182,9 +198,11 @@ class Config:
 
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
+            "sourcemaps": Sourcemaps,
             "references": References, "apache": Apache, "serve": Serve, "nginx": Nginx,
             "sync": Sync, "cache": Cache}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", "importmap",
+             "budgets",
              *SECTIONS}
 
 
@@ -213,14 +231,22 @@ def parse_config(table: dict, config_path: str) -> Config:
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
     pages = parse_pages(table["pages"], root, source, output) if "pages" in table else None
+    versioning = sections["versioning"]
+    if isinstance(versioning, Versioning) and versioning.vite_manifest:
+        sections["versioning"] = dataclasses.replace(versioning, vite_manifest=os.path.normpath(
+            os.path.join(root, versioning.vite_manifest)))
     nginx = sections["nginx"]
     if isinstance(nginx, Nginx) and nginx.include:  # relative to the config file, like every path
         sections["nginx"] = dataclasses.replace(
             nginx, include=os.path.normpath(os.path.join(root, nginx.include)))
+    compress = sections["compress"]
+    assert isinstance(compress, Compress)
+    budgets = parse_budgets(table.get("budgets", {}), compress.gzip, compress.brotli)
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
                   bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
-                  importmap=parse_importmap(table.get("importmap", {})), **sections)
+                  importmap=parse_importmap(table.get("importmap", {})),
+                  budgets=budgets, **sections)
 
 
 def _url_prefix(value) -> str:
@@ -274,6 +300,8 @@ def _parse_section(name: str, cls, raw) -> Any:
         raise UsageError(f"{name}: must be a table ([{name}])")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     _reject_unknown(raw, fields, name + ".")
+    if name == "versioning" and "prehashed" in raw:
+        raw = dict(raw, prehashed=glob_list("versioning.prehashed", raw["prehashed"]))
     for key, value in raw.items():
         dotted = f"{name}.{key}"
         _check_type(dotted, value, type(fields[key].default))

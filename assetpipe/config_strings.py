@@ -64,3 +64,14 @@ def parse_importmap(raw) -> tuple[tuple[str, str], ...]:
             raise UsageError(f"{key}: {logical!r} must be a logical name such as "
                              "\"vendor/lodash-es/lodash.js\"")
     return tuple(sorted(raw.items()))
+
+
+def glob_list(key: str, value) -> tuple[str, ...]:
+    """A list of output-relative globs, as a tuple (frozen config)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise UsageError(f"{key}: must be a list of globs like [\"assets/**\"]")
+    globs = tuple(v.strip().removeprefix("./") for v in value)
+    for glob in globs:
+        if glob.startswith("/") or ".." in glob.split("/"):
+            raise UsageError(f"{key}: {glob!r} must be relative to the source folder")
+    return globs

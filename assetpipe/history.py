@@ -112,6 +112,8 @@ def manifest_paths(doc: dict, plain: bool = True) -> set[str]:
         versioned = entry["path"]
         paths.add(versioned)
         paths.update(entry.get("encodings", {}).values())
+        if entry.get("sourcemap"):  # its map ([sourcemaps]) lives as long as it does
+            paths.add(entry["sourcemap"])
         if plain:
             paths.add(logical)
             paths.update(logical + twin_suffix(versioned, twin)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import posixpath
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,9 +17,15 @@ from functools import partial
 from assetpipe import compress, naming, versioning
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
-from assetpipe.media_types import is_compressible
-from assetpipe.policy import BROTLI, Twin
-from assetpipe.transforms import Settings, optimizes_png, transform_bundle, transform_file
+from assetpipe.media_types import extension, is_compressible
+from assetpipe.policy import BROTLI, Twin, is_prehashed
+from assetpipe.transforms import (
+    Settings,
+    minifies,
+    optimizes_png,
+    transform_bundle,
+    transform_file,
+)
 from assetpipe.writer import VersionConflict, write_immutable
 
 
@@ -47,6 +54,8 @@ class Built:
     sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     bundle: bool = False
+    prehashed: bool = False   # named by a bundler already: kept as it is (policy.is_prehashed)
+    sourcemap: str = ""       # versioned path of its source map ([sourcemaps])
     written: bool = False
     # This run's cache traffic (keys), for the report and the push; not kept.
     cache_hits: list[str] = field(default_factory=list)
@@ -84,30 +93,76 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     prev = job.previous
     if prev and prev["input_hash"] == input_hash and outputs_exist(prev, output):
         return Built(**prev)
-    deps = dict(job.deps)
     results = Results(cache_folder(state_dir),
                       source_tag(hashlib.sha256(data).digest() for data in datas))
-    if job.is_bundle:
-        members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
-        content, warnings = transform_bundle(job.logical_path, members, settings, deps,
-                                             results.memo)
-    elif optimizes_png(job.logical_path, settings):
-        content, warnings = _optimized_png(job.logical_path, datas[0], settings, results)
+    prehashed = not job.is_bundle and is_prehashed(job.logical_path,
+                                                   settings.versioning.prehashed)
+    pieces: list | None = [] if _maps(job, settings) and not prehashed else None
+    warnings: list[str]
+    if prehashed:  # the bundler's bytes and name: its own imports refer to that name
+        content, warnings = datas[0], []
     else:
-        content, warnings = transform_file(job.logical_path, datas[0], settings, deps,
-                                           results.memo)
-    versioned, written = _write_versioned(job, content, settings, output, warnings)
+        content, warnings = _transform(job, datas, settings, results, pieces)
+    map_path = ""
+    if pieces:
+        content, map_path, map_warnings = _with_sourcemap(job.logical_path, content, pieces,
+                                                          settings, output)
+        warnings = warnings + map_warnings
+    if prehashed:
+        versioned = job.logical_path
+        written = write_immutable(os.path.join(output, versioned), content)
+    else:
+        versioned, written = _write_versioned(job, content, settings, output, warnings)
     built = Built(
         logical_path=job.logical_path, versioned_path=versioned, size=len(content),
         integrity="sha384-" + base64.b64encode(hashlib.sha384(content).digest()).decode(),
         input_hash=input_hash, input_size=sum(map(len, datas)),
         sources=[lg for lg, _ in job.inputs] if job.is_bundle else [],
-        warnings=warnings, bundle=job.is_bundle, written=written)
+        warnings=warnings, bundle=job.is_bundle, prehashed=prehashed, sourcemap=map_path,
+        written=written)
     if is_compressible(job.logical_path):
         _write_twins(built, content, settings, output, results)
     built.cache_hits, built.cache_computed = results.hits, results.computed
     built.cache_rejected, built.cache_tag = results.rejected, results.tag
     return built
+
+
+def _transform(job: Job, datas: list[bytes], settings: Settings, results: Results,
+               pieces: list | None) -> tuple[bytes, list[str]]:
+    """The output's bytes and warnings (`pieces` collects what a source map needs)."""
+    deps = dict(job.deps)
+    if job.is_bundle:
+        members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
+        return transform_bundle(job.logical_path, members, settings, deps, results.memo,
+                                pieces)
+    if optimizes_png(job.logical_path, settings):
+        return _optimized_png(job.logical_path, datas[0], settings, results)
+    return transform_file(job.logical_path, datas[0], settings, deps, results.memo, pieces)
+
+
+def _maps(job: Job, settings: Settings) -> bool:
+    """A source map for a minified CSS file and a CSS bundle (JS: not yet)."""
+    return (settings.sourcemaps.enabled and extension(job.logical_path) == ".css"
+            and (job.is_bundle or minifies(job.logical_path, settings)))
+
+
+def _with_sourcemap(logical_path: str, content: bytes, pieces: list, settings: Settings,
+                    output: str) -> tuple[bytes, str, list[str]]:
+    """Write the map as a versioned file of its own; the content with its
+    sourceMappingURL comment (none when hidden), the map's path, warnings."""
+    from assetpipe import sourcemap
+    text = content.decode("utf-8")
+    try:
+        data = sourcemap.css_sourcemap(logical_path, text, pieces)
+    except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
+        return content, "", [f"{logical_path}: no source map: {exc}"]
+    map_path = naming.versioned_name(logical_path + ".map",
+                                     naming.content_version(data, settings.versioning.length))
+    write_immutable(os.path.join(output, map_path), data)
+    if not settings.sourcemaps.hidden:
+        text += ("" if text.endswith("\n") else "\n") + sourcemap.comment(
+            posixpath.basename(map_path))
+    return text.encode("utf-8"), map_path, []
 
 
 def _optimized_png(logical_path: str, data: bytes, settings: Settings,
@@ -203,6 +258,7 @@ def _input_hash(job: Job, datas: list[bytes]) -> str:
 
 def outputs_exist(prev: dict, output: str) -> bool:
     paths = [prev["versioned_path"], *prev["encodings"].values()]
+    paths += [prev["sourcemap"]] if prev.get("sourcemap") else []
     return all(os.path.exists(os.path.join(output, p)) for p in paths)
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from assetpipe.config import Config
 from assetpipe.errors import BuildError
 from assetpipe.graph import Link, RefPolicy, resolve_link, scan, scannable
-from assetpipe.policy import TWIN_SUFFIXES, is_reserved, misnamed
+from assetpipe.policy import TWIN_SUFFIXES, is_prehashed, is_reserved, misnamed
 from assetpipe.sources import SourceFile, expand_bundle
 from assetpipe.transforms import Settings, minifies
 
@@ -133,7 +133,10 @@ def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy) -> list[Link
 def plan_links(logical: str, members: list[str], is_bundle: bool,
                links: dict[str, list[Link]], settings: Settings) -> list[Link]:
     """The links that matter for one output: sourcemap comments only survive
-    in a single file copied unminified (the contract's source-map rule)."""
+    in a single file copied unminified (the contract's source-map rule).
+    A prehashed file is copied as it is: its references are left alone."""
+    if not is_bundle and is_prehashed(logical, settings.versioning.prehashed):
+        return []
     out: list[Link] = []
     for member in members:
         keeps_map = not is_bundle and not minifies(member, settings)

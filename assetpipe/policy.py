@@ -9,6 +9,7 @@ runtime reader and the framework adapters may import it.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -89,14 +90,67 @@ _TWIN_TAIL = (r"(?:\.(?:"
 VERSIONED_NAME_RE = re.compile(r"\.v[0-9a-f]{8,32}(?:\.[^./]+)?" + _TWIN_TAIL + "$")
 
 
-def is_versioned(path: str) -> bool:
+def is_versioned(path: str, prehashed: tuple[str, ...] = ()) -> bool:
     """True for a name that caching treats as immutable (twins included).
 
     The build refuses sources, bundles and pages whose names match (see
     `misnamed`), so in a build's output this pattern names exactly the files
-    the build versioned: the server rules and sync can rely on it.
+    the build versioned: the server rules and sync can rely on it.  `path` is
+    relative to the output folder when `prehashed` (globs) is given.
     """
-    return VERSIONED_NAME_RE.search(path) is not None
+    return VERSIONED_NAME_RE.search(path) is not None or is_prehashed(path, prehashed)
+
+
+def is_prehashed(path: str, prehashed: tuple[str, ...]) -> bool:
+    """True for an output-relative path a `[versioning] prehashed` glob names (twins included)."""
+    return bool(prehashed) and _prehashed_compiled(prehashed).match(path) is not None
+
+
+# --- Already-hashed inputs -------------------------------------------------
+# `[versioning] prehashed` globs name files a bundler (Vite, esbuild) has
+# already given content-hashed names: they keep their names and are cached
+# like versioned ones.  Their names carry no `.v<hex>`, so the rule is the
+# globs, matched against the path inside the output folder.
+
+
+def glob_regex(pattern: str) -> str:
+    """Glob -> regex source, the one glob syntax of the config (bundles,
+    budgets, prehashed): `*` and `?` stay within a folder, `**/` spans
+    folders.  Plain syntax that Python, PCRE (Apache, nginx) and RE2 (Caddy)
+    all read the same way."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:[^/]+/)*")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] in "*?":
+            out.append("[^/]*" if pattern[i] == "*" else "[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end].replace("\\", "\\\\")
+            out.append(f"[{'^' + body[1:] if body.startswith('!') else body}]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return "".join(out)
+
+
+def prehashed_re(prehashed: tuple[str, ...], prefix: str = "") -> str:
+    """Anchored regex source for prehashed names and their twins; `prefix`
+    (regex-escaped) is what precedes the output-relative path: the URL path
+    for nginx/Caddy, the output folder for Apache's REQUEST_FILENAME."""
+    globs = "|".join(glob_regex(p) for p in prehashed)
+    return f"^{prefix}(?:{globs}){_TWIN_TAIL}$"
+
+
+@functools.lru_cache(maxsize=16)
+def _prehashed_compiled(prehashed: tuple[str, ...]) -> re.Pattern:
+    return re.compile(prehashed_re(prehashed))
 
 
 # Plain names the tool owns at the output root: the build manifest and any

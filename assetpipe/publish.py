@@ -6,7 +6,8 @@ import os
 import time
 
 from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION, manifest_problem
-from assetpipe.writer import write_atomic
+from assetpipe.policy import is_reserved, twin_suffix
+from assetpipe.writer import remove_file, write_atomic
 
 
 def manifest_assets(built: list, imports: dict[str, list[str]] | None = None) -> dict:
@@ -20,6 +21,10 @@ def manifest_assets(built: list, imports: dict[str, list[str]] | None = None) ->
             entry["sources"] = list(b.sources)
         if b.logical_path in imports:
             entry["imports"] = list(imports[b.logical_path])
+        if b.sourcemap:
+            entry["sourcemap"] = b.sourcemap
+        if b.prehashed:  # name kept from the bundler; immutable like a versioned one
+            entry["prehashed"] = True
         assets[b.logical_path] = entry
     return assets
 
@@ -47,3 +52,28 @@ def render_manifest(assets: dict, url_prefix: str, build_info: dict,
 
 def publish_manifest(output: str, content: bytes) -> None:
     write_atomic(os.path.join(output, MANIFEST_NAME), content)
+
+
+def remove_stale_copies(output: str, old: dict, kept) -> None:
+    """Plain copies of assets that left the build (a deleted source), or of
+    every asset once keep_unversioned is off, would be served and synced
+    forever; versioned files stay for `clean`.  Only a copy still equal to
+    the versioned file the old manifest named goes: anything written there
+    since (a page) is not ours to remove."""
+    import filecmp
+    for logical in old.keys() - kept:
+        if is_reserved(logical):
+            continue
+        versioned = old[logical]["path"]
+        if versioned == logical:  # a prehashed name: `clean` decides, like any versioned one
+            continue
+        pairs = [(logical, versioned)] + [(logical + twin_suffix(versioned, twin), twin)
+                                          for twin in old[logical].get("encodings", {}).values()]
+        for plain, source in pairs:
+            plain, source = os.path.join(output, plain), os.path.join(output, source)
+            try:
+                same = filecmp.cmp(plain, source, shallow=False)
+            except OSError:
+                continue
+            if same:
+                remove_file(plain)

@@ -27,6 +27,7 @@ from assetpipe.policy import (
     Twin,
     active_twins,
     cors_origin,
+    prehashed_re,
     short_cache_control,
 )
 
@@ -85,6 +86,7 @@ def template_context(config: Config) -> dict:
         "twin_types": [(header, alternation(exts)) for header, exts in grouped_types(compressible)],
         "compressible": alternation(compressible),
         "versioned_re": VERSIONED_NAME_RE.pattern,
+        **_prehashed_context(config),
         "immutable_cache_control": IMMUTABLE_CACHE_CONTROL,
         "immutable_max_age": IMMUTABLE_MAX_AGE,
         "short_cache_control": short_cache_control(config.apache.short_max_age),
@@ -98,6 +100,25 @@ def template_context(config: Config) -> dict:
         "cors_origin": cors_origin(config.serve.cors, config.url_prefix),
         "cors_re": CORS_NAME_RE.pattern,
     }
+
+
+def _prehashed_context(config: Config) -> dict:
+    """Regexes for the names caching treats as versioned, `[versioning]
+    prehashed` included, over the URL path: `*_path_re` the whole one (nginx
+    $uri), `*_stripped_re` the one inside Caddy's handle_path (prefix
+    removed).  Apache's FilesMatch sees only the base name, so it gets the
+    prehashed globs on their own, against the file's path (`prehashed_file_re`)."""
+    prehashed = config.versioning.prehashed
+
+    def with_prehashed(name_re: str, prefix: str) -> str:
+        if not prehashed:
+            return name_re
+        return f"(?:{name_re})|(?:{prehashed_re(prehashed, re.escape(prefix))})"
+    file_re = prehashed_re(prehashed, re.escape(Path(config.output).as_posix() + "/"))
+    return {f"{kind}_{where}_re": with_prehashed(name_re.pattern, prefix)
+            for kind, name_re in (("versioned", VERSIONED_NAME_RE), ("cors", CORS_NAME_RE))
+            for where, prefix in (("path", config.url_path), ("stripped", "/"))
+            } | {"prehashed_file_re": file_re if prehashed else ""}
 
 
 def environment(server: str) -> jinja2.Environment:

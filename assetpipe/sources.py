@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from assetpipe.config import Bundle
 from assetpipe.errors import BuildError
+from assetpipe.policy import glob_regex
 
 
 @dataclass(frozen=True)
@@ -77,32 +78,8 @@ def _check_name(path: str) -> None:
 
 @lru_cache(maxsize=256)
 def _glob_regex(pattern: str) -> re.Pattern:
-    """Glob -> regex: `*` and `?` stay within a folder, `**/` spans folders."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:[^/]+/)*")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
-            end = pattern.index("]", i + 1)
-            body = pattern[i + 1:end].replace("\\", "\\\\")
-            if body.startswith("!"):
-                body = "^" + body[1:]
-            out.append(f"[{body}]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
+    """Glob -> compiled regex (the syntax is policy.glob_regex)."""
+    return re.compile(glob_regex(pattern) + r"\Z")
 
 
 def is_glob(pattern: str) -> bool:

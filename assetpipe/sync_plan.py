@@ -65,10 +65,11 @@ class LocalFile:
     content: bytes | None = None  # snapshot taken at scan time (the manifest)
     text_path: str | None = None  # for a text type: the file whose bytes decide the charset
     lookalike: bool = False       # named like a versioned file, but the build did not version it
+    prehashed: bool = False       # the manifest says so: immutable though not named .v<hex>
 
     @property
     def versioned(self) -> bool:
-        return is_versioned(self.key) and not self.lookalike
+        return self.prehashed or (is_versioned(self.key) and not self.lookalike)
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,10 @@ class Plan:
 
 
 def object_meta(key: str, type_path: str, encoding: str | None, short_max_age: int,
-                lookalike: bool = False) -> ObjectMeta:
+                lookalike: bool = False, prehashed: bool = False) -> ObjectMeta:
     """Headers for `key`: the type of `type_path` (a twin's original), caching by
-    name, unless the build says the name only looks versioned."""
-    immutable = is_versioned(key) and not lookalike
+    name, unless the build says the name only looks versioned, or is prehashed."""
+    immutable = prehashed or (is_versioned(key) and not lookalike)
     cache = IMMUTABLE_CACHE_CONTROL if immutable else short_cache_control(short_max_age)
     return ObjectMeta(content_type_header(type_path), cache, encoding)
 
@@ -105,6 +106,14 @@ def twin_suffixes(manifest: dict | None) -> dict[str, str]:
         for encoding, twin in entry.get("encodings", {}).items():
             found[twin_suffix(entry["path"], twin)] = encoding
     return found or dict(DEFAULT_TWIN_SUFFIXES)
+
+
+def prehashed_keys(manifest: dict | None) -> frozenset[str]:
+    """Files (and twins) of the manifest's `prehashed` entries: a sync may run
+    without the config, so the manifest is what says they are immutable."""
+    return frozenset(path for entry in (manifest or {}).get("assets", {}).values()
+                     if entry.get("prehashed")
+                     for path in (entry["path"], *entry.get("encodings", {}).values()))
 
 
 def describe(keys: list[str], suffixes: dict[str, str], gzip_in_place: bool

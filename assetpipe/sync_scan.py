@@ -16,7 +16,7 @@ from assetpipe.errors import BuildError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME, manifest_problem
 from assetpipe.policy import is_versioned
-from assetpipe.sync_plan import LocalFile, describe, object_meta, twin_suffixes
+from assetpipe.sync_plan import LocalFile, describe, object_meta, prehashed_keys, twin_suffixes
 
 
 def scan_output(root: str, settings: Sync, pruning: bool = False, state_dir: str | None = None
@@ -36,17 +36,19 @@ def scan_output(root: str, settings: Sync, pruning: bool = False, state_dir: str
     manifest_bytes, manifest = _read_manifest(root, pruning)
     keys = [k for k in _walk(root) if k != MANIFEST_NAME or manifest is None]
     made = _versioned_by_build(state_dir, manifest, keys)
-    local = []
+    local, prehashed = [], prehashed_keys(manifest)
     for key, body, type_path, encoding in describe(keys, twin_suffixes(manifest),
                                                    settings.gzip_in_place):
         path = os.path.join(root, *body.split("/"))
         lookalike = made is not None and is_versioned(key) and key not in made
-        meta = object_meta(key, type_path, encoding, settings.short_max_age, lookalike)
-        sha = None if is_versioned(key) and not lookalike else _file_sha256(path)
+        immutable = key in prehashed
+        meta = object_meta(key, type_path, encoding, settings.short_max_age, lookalike,
+                           immutable)
+        sha = None if immutable or (is_versioned(key) and not lookalike) else _file_sha256(path)
         text = (os.path.join(root, *type_path.split("/"))
                 if "charset=" in meta.content_type else None)
         local.append(LocalFile(key, path, os.path.getsize(path), sha, meta, text_path=text,
-                               lookalike=lookalike))
+                               lookalike=lookalike, prehashed=immutable))
     if manifest_bytes is not None:
         local.append(LocalFile(MANIFEST_NAME, os.path.join(root, MANIFEST_NAME),
                                len(manifest_bytes), hashlib.sha256(manifest_bytes).hexdigest(),

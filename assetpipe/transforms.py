@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assetpipe import minify
-from assetpipe.config import Compress, Images, Minify, Versioning
+from assetpipe.config import Compress, Images, Minify, Sourcemaps, Versioning
 from assetpipe.errors import BuildError
 from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
+from assetpipe.sourcemap import Piece
 
 TOOL_EPOCH = "3"  # bump when a transform changes its output for the same input
 
@@ -34,6 +35,7 @@ class Settings:
     images: Images = field(default_factory=Images)
     versioning: Versioning = field(default_factory=Versioning)
     refs: RefPolicy = field(default_factory=RefPolicy)
+    sourcemaps: Sourcemaps = field(default_factory=Sourcemaps)
 
     def key(self) -> str:
         return _settings_key(self)
@@ -46,7 +48,8 @@ def _settings_key(settings: Settings) -> str:
     from assetpipe import __version__
     # keep_unversioned only decides which plain copies are written: no bytes.
     shaping = (settings.minify, settings.compress, settings.images, settings.refs,
-               settings.versioning.strategy, settings.versioning.length)
+               settings.versioning.strategy, settings.versioning.length,
+               settings.versioning.prehashed, settings.sourcemaps)
     text = repr(shaping) + __version__ + TOOL_EPOCH
     if settings.images.png == "lossless":  # a new engine release may change the bytes
         from assetpipe.images import png_settings_key
@@ -76,21 +79,25 @@ def optimizes_png(logical_path: str, settings: Settings) -> bool:
 
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
-                   versioned: dict[str, str], memo: Memo | None = None) -> tuple[bytes, list[str]]:
+                   versioned: dict[str, str], memo: Memo | None = None,
+                   pieces: list | None = None) -> tuple[bytes, list[str]]:
     """Final bytes of one source file, plus warnings.  `versioned` maps the
-    logical paths it references to their versioned paths."""
+    logical paths it references to their versioned paths.  `pieces` collects
+    the text at each stage, for a source map (sourcemap.Piece)."""
     if scannable(logical_path):
         try:
             text = decode_text(logical_path, data)
         except BuildError as exc:
             return data, [f"{exc}; copied unchanged"]
         minified = minifies(logical_path, settings)
+        original = text
         text = rewrite_text(logical_path, logical_path, text, versioned,
                             keeps_sourcemap=not minified, policy=settings.refs)
         warnings: list[str] = []
-        if minified:
-            text = _minify_text(logical_path, text, warnings, memo)
-        return text.encode("utf-8"), warnings
+        final = _minify_text(logical_path, text, warnings, memo) if minified else text
+        if pieces is not None:
+            pieces.append(Piece(logical_path, original, text, final))
+        return final.encode("utf-8"), warnings
     if optimizes_png(logical_path, settings):
         from assetpipe.images import optimize_png
         result = optimize_png(data, settings.images.strip)
@@ -100,21 +107,24 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
-                     versioned: dict[str, str], memo: Memo | None = None
-                     ) -> tuple[bytes, list[str]]:
+                     versioned: dict[str, str], memo: Memo | None = None,
+                     pieces: list | None = None) -> tuple[bytes, list[str]]:
     """Concatenate (and minify) bundle members in order; their links are
     re-pointed from each member's folder to the bundle's.  Returns the bytes
-    and warnings (a member published unminified)."""
+    and warnings (a member published unminified); `pieces` as in
+    transform_file."""
     texts: list[str] = []
     warnings: list[str] = []
     for logical_path, data in members:
-        text = decode_text(logical_path, data)
+        original = text = decode_text(logical_path, data)
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs)
-        if minifies(logical_path, settings):
-            text = _minify_text(logical_path, text, warnings, memo)
-        texts.append(text)
+        final = (_minify_text(logical_path, text, warnings, memo)
+                 if minifies(logical_path, settings) else text)
+        if pieces is not None:
+            pieces.append(Piece(logical_path, original, text, final))
+        texts.append(final)
     if extension(name) == ".css":
         return minify.join_css(texts).encode("utf-8"), warnings
     if is_js(name):

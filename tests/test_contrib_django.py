@@ -15,7 +15,7 @@ import sys
 
 import jinja2
 import pytest
-from conftest import build_dir, load_manifest, sri, state_dir, write_config
+from conftest import build_dir, load_manifest, sri, state_dir, write_config, write_tree
 from framework_servers import FIXTURES, WsgiServer, build_site
 
 from assetpipe.manifest import AssetNotFound, Manifest
@@ -283,3 +283,36 @@ def test_collectstatic_into_the_source_then_build_versions_app_files(site, tmp_p
                            ASSETPIPE_MANIFEST=str(tmp_path / "out" / "manifest.json")):
         html = Template('{% load static %}{% static "vendor/widget.js" %}').render(Context())
     assert html == "/static/" + entry["path"]
+
+
+def test_importmap_and_modulepreload_tags_print_what_the_jinja_helpers_print(site, tmp_path):
+    """`{% asset_importmap %}` / `{% asset_modulepreload %}`: the ES-module
+    helpers, versioned with SRI, byte-identical to the Jinja ones."""
+    from django.template import Context, Template
+    from django.test import override_settings
+
+    from assetpipe.jinja import install
+    write_tree(tmp_path / "static", {
+        "js/app.mjs": 'import { greet } from "./util.mjs";\nimport dep from "dep";\n'
+                      'greet(dep);\n',
+        "js/util.mjs": "export function greet(x) { return x; }\n",
+        "js/dep.mjs": "export default 1;\n",
+    })
+    cfg = write_config(tmp_path, extra='[importmap]\n"dep" = "js/dep.mjs"\n')
+    build_dir(cfg, workers=1)
+    manifest_file = tmp_path / "out" / "manifest.json"
+    assets = load_manifest(tmp_path / "out")["assets"]
+    env = jinja2.Environment(autoescape=True)
+    install(env, Manifest.load(manifest_file), dev=False)
+    expected = env.from_string('{{ importmap_tag("js/app.mjs") }}\n'
+                               '{{ modulepreload_tags("js/app.mjs") }}').render()
+    with override_settings(ASSETPIPE_MANIFEST=str(manifest_file), ASSETPIPE_DEV=False):
+        html = Template('{% load assetpipe %}{% asset_importmap "js/app.mjs" %}\n'
+                        '{% asset_modulepreload "js/app.mjs" %}').render(Context())
+    assert html == expected
+    doc = json.loads(html.split("\n", 1)[1].split("</script>")[0])
+    assert doc["imports"] == {"dep": "/static/" + assets["js/dep.mjs"]["path"]}
+    for name in ("js/app.mjs", "js/util.mjs"):
+        versioned = assets[name]["path"]
+        assert (f'<link rel="modulepreload" href="/static/{versioned}" '
+                f'integrity="{sri((tmp_path / "out" / versioned).read_bytes())}"') in html
