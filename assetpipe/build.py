@@ -14,11 +14,10 @@ from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import UsageError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
 from assetpipe.versioning import uses_git
-from assetpipe.writer import OutputLock, link_or_copy, remove_file, remove_temp_files
+from assetpipe.writer import OutputLock, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
 # transform/pool/git stack is imported only when there is work to do.
@@ -62,19 +61,12 @@ def build(config: Config, workers: int | None = None, progress=None,
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
     manifest = os.path.join(output, MANIFEST_NAME)
-    if origin is None and uses_git(config.versioning.strategy):
-        origin = gitinfo.find_origin(config.source)
-        if origin is None:
-            raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
-                             'is not in a git repository; run `git init` and commit, or use '
-                             'strategy "hash"')
+    origin = _git_origin(config, origin)
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
         sources = scan_sources(config.source)
-        config_repr = (_build_inputs(config) + _git_stamp(config, origin)
-                       + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
-        stats = [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
+        config_repr, stats = _fingerprint_inputs(config, origin, sources)
         building = state.read_marker(state_dir, "building")
         if building is None and state.fingerprint_holds(output, state_dir, state.fingerprint(
                 config_repr, stats, _stat(manifest))):
@@ -82,8 +74,7 @@ def build(config: Config, workers: int | None = None, progress=None,
                                seconds=time.perf_counter() - started,
                                budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
-            remove_temp_files(output)
-            remove_temp_files(state_dir)
+            _sweep(output, state_dir, only_dead=False)
         state.write_marker(state_dir, "building", str(os.getpid()))
         state.remove_marker(state_dir, "fingerprint")
         report, breaches = _build(config, sources, workers or os.cpu_count() or 1, progress,
@@ -91,8 +82,7 @@ def build(config: Config, workers: int | None = None, progress=None,
         if building is not None:
             # Workers orphaned by the kill may have written temp files after
             # the sweep above; by now they have exited (jobs.exit_with_build).
-            remove_temp_files(output, only_dead=True)
-            remove_temp_files(state_dir, only_dead=True)
+            _sweep(output, state_dir, only_dead=True)
         if breaches:  # no fingerprint: the next build checks again instead of a no-op
             state.remove_marker(state_dir, "building")
             report.seconds = time.perf_counter() - started
@@ -103,6 +93,35 @@ def build(config: Config, workers: int | None = None, progress=None,
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _git_origin(config: Config, origin: gitinfo.Origin | None) -> gitinfo.Origin | None:
+    """The commit the sources are, for the "git" strategy: `origin` (build
+    --ref), else the working tree's; a usage error outside a repository."""
+    if origin is not None or not uses_git(config.versioning.strategy):
+        return origin
+    found = gitinfo.find_origin(config.source)
+    if found is None:
+        raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
+                         'is not in a git repository; run `git init` and commit, or use '
+                         'strategy "hash"')
+    return found
+
+
+def _sweep(output: str, state_dir: str, only_dead: bool) -> None:
+    """Temp files a killed build left in the output and the state folder."""
+    remove_temp_files(output, only_dead=only_dead)
+    remove_temp_files(state_dir, only_dead=only_dead)
+
+
+def _fingerprint_inputs(config: Config, origin: gitinfo.Origin | None,
+                       sources: dict[str, SourceFile]) -> tuple[str, list]:
+    """What the no-op fingerprint covers besides the manifest: the config as
+    far as it shapes the output, HEAD, the Vite manifest (an input, though
+    dot-named) and every source's stat."""
+    config_repr = (_build_inputs(config) + _git_stamp(config, origin)
+                   + repr(_stat(config.versioning.vite_manifest)))
+    return config_repr, [(s.logical_path, s.size, s.mtime_ns, s.inode) for s in sources.values()]
 
 
 def _git_stamp(config: Config, origin: gitinfo.Origin | None) -> str:
@@ -180,7 +199,7 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
           origin: gitinfo.Origin | None, shard: tuple[int, int] | None) -> _Plan:
     """Outputs, their links (every problem reported together), dependencies
     and commits; with a shard, only its outputs (warnings cover them all)."""
-    from assetpipe import cache_build, graph, modules, plan
+    from assetpipe import cache_build, gitversion, graph, modules, plan
     plans = plan.outputs(config, sources)
     in_bundles = {m for bundle in config.bundles for m in plans[bundle.name] if graph.is_js(m)}
     links, link_cache = plan.scan_links(sources, set(plans), settings.refs, prev_links, in_bundles)
@@ -194,7 +213,9 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
         {logical: found for logical, found in plan_links.items() if logical in sources},
         settings.refs)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
-    commits, git_warnings = _commits(settings, git, plans)
+    # The commit each output is versioned by ("git" strategy only).
+    commits, git_warnings = (gitversion.plan_commits(git, plans)
+                             if uses_git(settings.versioning.strategy) else ({}, []))
     deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
     # A CSS reference cycle is an error naming it, before any work; an
     # import cycle is versioned as one (assetpipe.modules).
@@ -211,47 +232,19 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
 def _release(config: Config, built: list, planned: _Plan, report: BuildReport) -> list[str]:
     """Check the budgets, then publish (plain copies, manifest, history);
     the breaches: with any, nothing is published."""
+    from assetpipe import publish
     from assetpipe.modules import check_import_map
-    from assetpipe.publish import manifest_assets
     importmap = check_import_map(config.importmap, planned.plans)
-    assets = manifest_assets(built, planned.imports)
+    assets = publish.manifest_assets(built, planned.imports)
     if config.versioning.vite_manifest:  # its entries under their source names too
         from assetpipe import vite
         report.warnings += vite.add_entries(assets, config.source, config.versioning)
     report.budgets, breaches = budgets.check(config.budgets, {
         b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
     if not breaches:
-        _write_unversioned(built, config)
+        publish.write_unversioned(built, config)
         report.manifest_changed = _publish(config, assets, planned.build_info, importmap)
     return breaches
-
-
-def _write_unversioned(built: list, config: Config) -> None:
-    """Plain copies: twins first, then the file (as pages do), and a twin the
-    file no longer has is removed, or Apache would serve stale bytes from it."""
-    if not config.versioning.keep_unversioned:
-        return
-    out = config.output
-    logicals = {b.logical_path for b in built}
-    for b in built:
-        if is_reserved(b.logical_path) or b.prehashed:
-            continue  # the manifest's name: versioned only; a prehashed one is its plain name
-        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
-        for suffix in TWIN_SUFFIXES:
-            plain_twin = b.logical_path + suffix
-            if suffix in suffixes:
-                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
-            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
-                remove_file(os.path.join(out, plain_twin))
-        link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))
-
-
-def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:
-    """The commit each output is versioned by ("git" strategy only), and warnings."""
-    if not uses_git(settings.versioning.strategy):
-        return {}, []
-    from assetpipe.gitversion import plan_commits
-    return plan_commits(git, plans)
 
 
 def _publish(config: Config, assets: dict, build_info: dict, importmap: dict) -> bool:

@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
 from assetpipe.budgets import Budget, parse_budgets
+from assetpipe.config_bundles import Bundle, parse_bundles
 from assetpipe.config_checks import check_type as _check_type
 from assetpipe.config_checks import check_value as _check_value
 from assetpipe.config_checks import choice, is_inside, within
 from assetpipe.config_checks import reject_unknown as _reject_unknown
-from assetpipe.config_checks import tables as _tables
 from assetpipe.config_lookup import find_config
 from assetpipe.config_pages import Pages, parse_pages
 from assetpipe.config_strings import check_strings, glob_list, parse_importmap
@@ -28,17 +27,9 @@ from assetpipe.policy import (
     DEFAULT_SHORT_MAX_AGE,
     GZIP_SUFFIXES,
     IMMUTABLE_MAX_AGE,
-    misnamed,
 )
 from assetpipe.statedir import resolve_state_dir
 from assetpipe.versioning import STRATEGIES
-
-
-@dataclass(frozen=True)
-class Bundle:
-    name: str
-    files: tuple[str, ...]
-    classic: bool = False   # members are classic scripts, not ES modules (docs/modules.md)
 
 
 @dataclass(frozen=True)
@@ -76,17 +67,16 @@ class Compress:
 
 
 @dataclass(frozen=True)
-class Sourcemaps:
-    # A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md).
-    enabled: bool = False
-    # Write the maps but no sourceMappingURL comment (for error trackers).
-    hidden: bool = False
-
-
-@dataclass(frozen=True)
 class Images:
     png: str = choice("lossless", ("lossless", "off"))
     strip: str = choice("safe", ("safe", "none"))
+
+
+@dataclass(frozen=True)
+class Sourcemaps:
+    """A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md)."""
+    enabled: bool = False
+    hidden: bool = False   # write the maps but no sourceMappingURL comment (error trackers)
 
 
 @dataclass(frozen=True)
@@ -244,7 +234,7 @@ def parse_config(table: dict, config_path: str) -> Config:
     budgets = parse_budgets(table.get("budgets", {}), compress.gzip, compress.brotli)
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
-                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
+                  bundles=parse_bundles(table.get("bundle", [])), pages=pages,
                   importmap=parse_importmap(table.get("importmap", {})),
                   budgets=budgets, **sections)
 
@@ -258,41 +248,6 @@ def _url_prefix(value) -> str:
         raise UsageError(f"url_prefix: {value!r} must start with \"/\", \"//\", \"http://\" or "
                          "\"https://\" (relative URLs break on pages below the root)")
     return value if value.endswith("/") else value + "/"
-
-
-def _parse_bundles(raw) -> tuple[Bundle, ...]:
-    bundles, seen = [], set()
-    for where, item in _tables(raw, "bundle", "'name' and 'files'", {"name", "files", "classic"}):
-        for key in ("name", "files"):
-            if key not in item:
-                raise UsageError(f"{where}.{key}: missing")
-        _check_type(f"{where}.name", item["name"], str)
-        files = item["files"]
-        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-            raise UsageError(f"{where}.files: must be a non-empty list of paths or globs")
-        name = _bundle_name(item["name"], where)
-        if name in seen:
-            raise UsageError(f"{where}.name: bundle {name!r} is declared twice")
-        seen.add(name)
-        classic = item.get("classic", False)
-        _check_type(f"{where}.classic", classic, bool)
-        bundles.append(Bundle(name=name, files=tuple(files), classic=classic))
-    return tuple(bundles)
-
-
-def _bundle_name(raw: str, where: str) -> str:
-    """A bundle's logical path: relative, inside the output, no dot-named part
-    (dot names are the tool's own state and are never served)."""
-    name = posixpath.normpath(raw) if raw else ""
-    parts = name.split("/")
-    if (not raw or raw.endswith("/") or name.startswith("/") or ".." in parts
-            or any(part.startswith(".") for part in parts)):
-        raise UsageError(f"{where}.name: {raw!r} must be a file path inside the output folder "
-                         "without '..' or dot-named parts, e.g. \"js/site.js\"")
-    problem = misnamed(name)
-    if problem:
-        raise UsageError(f"{where}.name: {raw!r}: {problem}")
-    return name
 
 
 def _parse_section(name: str, cls, raw) -> Any:

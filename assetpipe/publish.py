@@ -1,4 +1,5 @@
-"""The manifest: assembled from Built records, written last and atomically."""
+"""The manifest: assembled from Built records, written last and atomically;
+the plain copies it names are written before it."""
 from __future__ import annotations
 
 import json
@@ -6,8 +7,8 @@ import os
 import time
 
 from assetpipe.manifest import MANIFEST_NAME, MANIFEST_VERSION, manifest_problem
-from assetpipe.policy import is_reserved, twin_suffix
-from assetpipe.writer import remove_file, write_atomic
+from assetpipe.policy import TWIN_SUFFIXES, is_reserved, twin_suffix
+from assetpipe.writer import link_or_copy, remove_file, write_atomic
 
 
 def manifest_assets(built: list, imports: dict[str, list[str]] | None = None) -> dict:
@@ -77,3 +78,23 @@ def remove_stale_copies(output: str, old: dict, kept) -> None:
                 continue
             if same:
                 remove_file(plain)
+
+
+def write_unversioned(built: list, config) -> None:
+    """Plain copies: twins first, then the file (as pages do), and a twin the
+    file no longer has is removed, or Apache would serve stale bytes from it."""
+    if not config.versioning.keep_unversioned:
+        return
+    out = config.output
+    logicals = {b.logical_path for b in built}
+    for b in built:
+        if is_reserved(b.logical_path) or b.prehashed:
+            continue  # the manifest's name: versioned only; a prehashed one is its plain name
+        suffixes = {twin_suffix(b.versioned_path, twin): twin for twin in b.encodings.values()}
+        for suffix in TWIN_SUFFIXES:
+            plain_twin = b.logical_path + suffix
+            if suffix in suffixes:
+                link_or_copy(os.path.join(out, suffixes[suffix]), os.path.join(out, plain_twin))
+            elif plain_twin not in logicals:  # "x.js.gz" may be an asset of its own
+                remove_file(os.path.join(out, plain_twin))
+        link_or_copy(os.path.join(out, b.versioned_path), os.path.join(out, b.logical_path))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from assetpipe import minify
 from assetpipe.config import Compress, Images, Minify, Sourcemaps, Versioning
@@ -28,14 +28,14 @@ Memo = Callable[[str, Callable[[], bytes]], bytes]
 @dataclass(frozen=True)
 class Settings:
     """The config sections that shape an output's bytes, passed whole; its
-    key() is part of every cache key."""
+    key() is part of every cache key.  The defaults are frozen, so shared."""
 
-    minify: Minify = field(default_factory=Minify)
-    compress: Compress = field(default_factory=Compress)
-    images: Images = field(default_factory=Images)
-    versioning: Versioning = field(default_factory=Versioning)
-    refs: RefPolicy = field(default_factory=RefPolicy)
-    sourcemaps: Sourcemaps = field(default_factory=Sourcemaps)
+    minify: Minify = Minify()
+    compress: Compress = Compress()
+    images: Images = Images()
+    versioning: Versioning = Versioning()
+    refs: RefPolicy = RefPolicy()
+    sourcemaps: Sourcemaps = Sourcemaps()
 
     def key(self) -> str:
         return _settings_key(self)
