@@ -219,7 +219,7 @@ def _plan(config: Config, sources: dict[str, SourceFile], settings, prev_links: 
     deps = {logical: graph.targets(found) for logical, found in plan_links.items()}
     # A CSS reference cycle is an error naming it, before any work; an
     # import cycle is versioned as one (assetpipe.modules).
-    groups = modules.cycle_groups(deps)
+    groups = modules.cycle_groups(deps, plan_links)
     imports = {logical: modules.static_imports(found) for logical, found in plan_links.items()}
     warnings += (plan.misplaced_imports(plans, sources, links) + git_warnings
                  + plan.reserved_warnings(plans))

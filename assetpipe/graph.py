@@ -227,6 +227,9 @@ def _without_comment(text: str, ref) -> str:
         end = text.find("*/", ref.end)
         return text[:block] + text[end + 2 if end >= 0 else len(text):]
     line_end = text.find("\n", ref.end)
+    comment = text.rfind("//", line_start, ref.start)
+    if text[line_start:comment].strip():  # code before it (`var x;//# ...`): keep the code
+        return text[:comment] + (text[line_end:] if line_end >= 0 else "")
     return text[:line_start] + (text[line_end + 1:] if line_end >= 0 else "")
 
 

@@ -19,11 +19,12 @@ from assetpipe.graph import Link, find_cycle, is_js
 from assetpipe.naming import versioned_name
 
 
-def cycle_groups(deps: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
+def cycle_groups(deps: dict[str, set[str]],
+                 links: dict[str, list[Link]] | None = None) -> dict[str, tuple[str, ...]]:
     """Each JS file in an import cycle -> its whole cycle (a strongly
     connected component, sorted).  Import cycles are legal JavaScript and
     are versioned together; any other reference cycle (CSS @import) is an
-    error naming it."""
+    error naming it, with the file:line of each reference (from `links`)."""
     groups = {}
     for component in _components(deps):
         if len(component) == 1 and component[0] not in deps.get(component[0], ()):
@@ -31,10 +32,19 @@ def cycle_groups(deps: dict[str, set[str]]) -> dict[str, tuple[str, ...]]:
         if not all(is_js(node) for node in component):
             members = set(component)
             sub = {n: {t for t in deps[n] if t in members} for n in component}
-            raise BuildError("reference cycle: " + " -> ".join(find_cycle(sub)))
+            raise BuildError(_cycle_message(find_cycle(sub), links or {}))
         for node in component:
             groups[node] = tuple(sorted(component))
     return groups
+
+
+def _cycle_message(cycle: list[str], links: dict[str, list[Link]]) -> str:
+    """`reference cycle: a -> b -> a (a:3 -> b, b:1 -> a)`."""
+    hops = []
+    for source, target in zip(cycle, cycle[1:], strict=False):
+        line = next((link.line for link in links.get(source, ()) if link.target == target), None)
+        hops.append(f"{source}:{line} -> {target}" if line else f"{source} -> {target}")
+    return f"reference cycle: {' -> '.join(cycle)} ({', '.join(hops)})"
 
 
 def _components(deps: dict[str, set[str]]) -> list[list[str]]:

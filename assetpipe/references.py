@@ -218,8 +218,34 @@ def scan_js(text: str) -> list[Reference]:
             found.append(Reference("sourcemap", sm[1], start + sm.start(1),
                                    start + sm.end(1), _js_line_number(text, start)))
         elif body.strip() and not body.lstrip().startswith("//"):
+            trailing = _after_code(text, start, body)
+            if trailing:
+                found.append(trailing)
             break
     return found[::-1]
+
+
+_JS_SOURCEMAP_AFTER_CODE = re.compile(r"//[#@][ \t]*sourceMappingURL=(\S+?)[ \t]*\Z")
+
+
+def _after_code(text: str, start: int, body: str) -> Reference | None:
+    """`var fun;//# sourceMappingURL=lib.min.js.map`: the comment after code on
+    the last code line, common in shipped `*.min.js`.  Such a line can hold
+    the same characters inside a string or regex, so only here is the
+    tokenizer asked whether the `//` really opens a comment (no token spans it)."""
+    sm = _JS_SOURCEMAP_AFTER_CODE.search(body)
+    if sm is None:
+        return None
+    from bisect import bisect_right
+
+    from assetpipe.js_tokens import tokenize
+    at = start + sm.start()
+    tokens = tokenize(text, module=False)
+    i = bisect_right(tokens.starts, at) - 1
+    if i >= 0 and tokens.ends[i] > at:
+        return None   # inside a string, regex or template literal
+    return Reference("sourcemap", sm[1], start + sm.start(1), start + sm.end(1),
+                     _js_line_number(text, start))
 
 
 # --- Rewriting ----------------------------------------------------------------

@@ -32,6 +32,9 @@ Crashes -> clear errors: test_crash_cases_are_one_line_errors (parametrised),
    test_corrupt_state_is_discarded,
    test_manifest_load_rejects_a_non_manifest, test_disk_full_names_the_file
 Also: test_folder_sync_sweeps_dead_temp_files,
+   test_sourcemap_comment_after_code_on_the_last_line_is_rewritten,
+   test_dangling_sourcemap_comment_after_code_is_cut_keeping_the_code,
+   test_build_references.py::test_import_cycle_is_an_error_naming_it (file:line of each hop),
    test_apache.py::test_rules_work_under_a_parent_options_none (real Apache),
    test_sync_state_is_kept_outside_the_public_prefix,
    test_state_left_under_the_public_prefix_is_read_then_moved,
@@ -752,3 +755,36 @@ def test_killed_syncs_converge(kill_site, tmp_path):
         _run(["sync", str(dest), "--source", str(root / "new"), *args])
         assert _served(dest) == expected, where
         assert temp_litter(dest) == [], where
+
+
+# --- Also: a sourceMappingURL comment after code on the last line -------------------
+
+def test_sourcemap_comment_after_code_on_the_last_line_is_rewritten(tmp_path):
+    """`var fun;//# sourceMappingURL=lib.min.js.map` (shipped *.min.js): with
+    keep_unversioned = false the comment must name the versioned map, and a
+    look-alike inside a string is not a reference."""
+    write_tree(tmp_path / "static", {
+        "js/lib.min.js": "var fun;//# sourceMappingURL=lib.min.js.map",
+        "js/lib.min.js.map": '{"version":3,"sources":[],"names":[],"mappings":""}',
+        "js/str.min.js": 'var s="x";var t="//# sourceMappingURL=lib.min.js.map"',
+    })
+    write_config(tmp_path, extra="[versioning]\nkeep_unversioned = false\n")
+    build_dir(tmp_path / "assetpipe.toml", workers=1)
+    out = tmp_path / "out"
+    assets = load_manifest(out)["assets"]
+    lib = (out / assets["js/lib.min.js"]["path"]).read_text()
+    map_name = assets["js/lib.min.js.map"]["path"].rsplit("/", 1)[1]
+    assert lib == f"var fun;//# sourceMappingURL={map_name}"
+    assert (out / "js" / map_name).is_file()
+    assert (out / assets["js/str.min.js"]["path"]).read_text() == \
+        'var s="x";var t="//# sourceMappingURL=lib.min.js.map"'
+
+
+def test_dangling_sourcemap_comment_after_code_is_cut_keeping_the_code(tmp_path):
+    write_tree(tmp_path / "static", {"js/a.min.js": "var fun=1;//# sourceMappingURL=gone.map\n"})
+    write_config(tmp_path)
+    report = build_dir(tmp_path / "assetpipe.toml", workers=1)
+    out = tmp_path / "out"
+    assert (out / load_manifest(out)["assets"]["js/a.min.js"]["path"]).read_text() == \
+        "var fun=1;\n"
+    assert any("gone.map" in w for w in report.warnings)

@@ -527,6 +527,7 @@ def test_import_cycle_is_an_error_naming_it(tmp_path, capsys):
     code, _, err = run_cli(config, capsys)
     assert code == 1
     assert "reference cycle: css/a.css -> css/b.css -> css/a.css" in err
+    assert "(css/a.css:1 -> css/b.css, css/b.css:1 -> css/a.css)" in err   # file:line each
     assert not (tmp_path / "out/manifest.json").exists()
 
 
