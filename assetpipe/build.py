@@ -16,6 +16,7 @@ from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
+from assetpipe.versioning import uses_git
 from assetpipe.writer import OutputLock, remove_temp_files
 
 # The no-op path must stay at "start Python + stat every source": the
@@ -47,20 +48,9 @@ class BuildReport:
 def settings_for(config: Config):
     from assetpipe.graph import RefPolicy
     from assetpipe.transforms import Settings
-    return Settings(
-        minify_js=config.minify.js, minify_css=config.minify.css,
-        png=config.images.png, strip=config.images.strip,
-        gzip=config.compress.gzip, gzip_level=config.compress.gzip_level,
-        gzip_suffix=config.compress.gzip_suffix, brotli=config.compress.brotli,
-        brotli_quality=config.compress.brotli_quality,
-        brotli_large_quality=config.compress.brotli_large_quality,
-        version_strategy=config.versioning.strategy, version_length=config.versioning.length,
-        prehashed=config.versioning.prehashed,
-        sourcemaps=config.sourcemaps.enabled, sourcemaps_hidden=config.sourcemaps.hidden,
-        refs=RefPolicy(missing=config.references.missing,
-                       missing_sourcemap=config.references.missing_sourcemap,
-                       root_relative=config.references.root_relative,
-                       root_path=config.url_path, modules=config.references.modules))
+    return Settings(minify=config.minify, compress=config.compress, images=config.images,
+                    versioning=config.versioning, sourcemaps=config.sourcemaps,
+                    refs=RefPolicy(config.references, root_path=config.url_path))
 
 
 def build(config: Config, workers: int | None = None, progress=None,
@@ -70,7 +60,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
-    if origin is None and config.versioning.strategy == "git":
+    if origin is None and uses_git(config.versioning.strategy):
         origin = gitinfo.find_origin(config.source)
         if origin is None:
             raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
@@ -95,7 +85,7 @@ def build(config: Config, workers: int | None = None, progress=None,
             remove_temp_files(output)
             remove_temp_files(state_dir)
         state.write_marker(state_dir, "building", str(os.getpid()))
-        trusted = building is None and intact and config.versioning.strategy != "git"
+        trusted = building is None and intact and not uses_git(config.versioning.strategy)
         report = _build_safely(
             config, sources, workers or os.cpu_count() or 1, progress, origin,
             lambda: state.fingerprint(inputs, _manifest_stat(output)), trusted)
@@ -160,7 +150,7 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
     import dataclasses
     import tempfile
     started = time.perf_counter()
-    origin = gitinfo.find_origin(config.source) if config.versioning.strategy == "git" else None
+    origin = gitinfo.find_origin(config.source) if uses_git(config.versioning.strategy) else None
     with tempfile.TemporaryDirectory(prefix="assetpipe-shard-") as scratch:
         scratch_config = dataclasses.replace(config, output=os.path.join(scratch, "out"),
                                              state_dir=os.path.join(scratch, "state"))
@@ -262,7 +252,7 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
 
 def _commits(settings, git: gitinfo.GitState, plans: dict) -> tuple[dict, list[str]]:
     """The commit each output is versioned by ("git" strategy only), and warnings."""
-    if settings.version_strategy != "git":
+    if not uses_git(settings.versioning.strategy):
         return {}, []
     from assetpipe.gitversion import plan_commits
     return plan_commits(git, plans)

@@ -44,7 +44,7 @@ def plan_clean(output: str, state_dir: str, keep: int, min_age: float,
     now = time.time() if now is None else now
     entries = history.entries(state_dir)
     kept = set(range(max(len(entries) - keep, 0), len(entries)))
-    for i, entry in enumerate(entries):
+    for i in range(len(entries)):
         replaced_at = entries[i + 1].created if i + 1 < len(entries) else now
         if now - replaced_at < min_age:
             kept.add(i)

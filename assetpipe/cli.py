@@ -12,12 +12,10 @@ import traceback
 
 import click
 
+from assetpipe import cli_report as out
 from assetpipe.cli_cache import cache as cache_group
+from assetpipe.cli_options import CONFIG_OPTION, DEBUG_OPTION, JSON_OPTION
 from assetpipe.errors import AssetpipeError, UsageError
-
-CONFIG_OPTION = click.option("--config", "config_file", metavar="FILE",
-                             help="Config file (default: ./assetpipe.toml or [tool.assetpipe] "
-                                  "in ./pyproject.toml).")
 
 
 def _load(config_file):
@@ -29,44 +27,27 @@ def _echo_err(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _progress_factory(quiet: bool, label: str = "building"):
-    """A rich progress bar on a terminal, nothing otherwise (CI logs stay clean)."""
-    if quiet or not sys.stdout.isatty():
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
-
-    def start(total: int):
-        task = bar.add_task(label, total=total)
-        return lambda n: bar.advance(task, n)
-    return bar, start
-
-
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@DEBUG_OPTION
 @click.version_option(package_name="assetpipe")
-@click.pass_context
-def cli(ctx, debug):
+def cli():
     """Build, version, precompress and publish static assets."""
-    ctx.obj = {"debug": debug}
 
 
 @cli.command()
 @CONFIG_OPTION
-@click.option("--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: all cores).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1),
+              help="Worker processes (default: all cores).")
+@JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
 @click.option("--ref", metavar="REF", help="Build the sources as of a tag, branch or commit "
               "(with the working tree's config) without touching the working tree.")
 @click.option("--watch", is_flag=True, help="Keep rebuilding when a source or the config changes.")
 @click.option("--shard", metavar="K/N", help="Warm the remote cache: compute and push the "
               "expensive results of one N-th of the outputs; publish nothing.")
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def build(ctx, config_file, jobs, as_json, quiet, ref, watch, shard, debug):
+@DEBUG_OPTION
+def build(config_file, jobs, as_json, quiet, ref, watch, shard):
     """One full build of the output folder (incremental when a cache is present)."""
-    ctx.obj["debug"] |= debug
     if shard:
         from assetpipe.cli_cache import warm_shard
         warm_shard(_load(config_file), shard, jobs, as_json, ref or watch)
@@ -81,6 +62,7 @@ def build(ctx, config_file, jobs, as_json, quiet, ref, watch, shard, debug):
         _build_once(config, jobs, as_json, quiet)
         return
     import dataclasses
+
     from assetpipe.gitinfo import export
     with export(config.source, ref) as (folder, origin):
         _build_once(dataclasses.replace(config, source=folder), jobs, as_json, quiet, origin)
@@ -89,14 +71,10 @@ def build(ctx, config_file, jobs, as_json, quiet, ref, watch, shard, debug):
 def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
     from assetpipe.budgets import BudgetError
     from assetpipe.build import build as run_build
-    bar, start = _progress_factory(quiet or as_json)
     failed = None
     try:
-        if bar:
-            with bar:
-                report = run_build(config, jobs, start, origin)
-        else:
-            report = run_build(config, jobs, None, origin)
+        report = out.with_progress(quiet or as_json, "building",
+                                   lambda start: run_build(config, jobs, start, origin))
     except BudgetError as exc:  # still report what was built, then every breach
         report, failed = exc.report, exc
     for warning in report.warnings:
@@ -106,8 +84,8 @@ def _build_once(config, jobs, as_json: bool, quiet: bool, origin=None) -> None:
                                    budget_breaches=failed.breaches if failed else []),
                               sort_keys=True))
     elif not quiet:
-        _echo_summary(report, config.output)
-        _echo_budgets(report.budgets)
+        out.echo_summary(report, config.output)
+        out.echo_budgets(report.budgets)
     if failed:
         for breach in failed.breaches:
             _echo_err(f"error: {breach}")
@@ -132,8 +110,10 @@ def _watch(config_file, jobs, quiet: bool) -> None:
 @click.option("--keep", type=click.IntRange(min=0), default=3, show_default=True,
               help="Keep the files of the newest N builds (history entries).")
 @click.option("--min-age", type=click.FloatRange(min=0), default=3600, show_default=True,
-              metavar="SECONDS", help="Keep files written, or builds replaced, less than this long ago.")
+              metavar="SECONDS",
+              help="Keep files written, or builds replaced, less than this long ago.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@DEBUG_OPTION
 def clean(config_file, keep, min_age, dry_run):
     """Remove versioned files (and twins) no recent build refers to."""
     from assetpipe.clean import clean as run_clean
@@ -161,17 +141,15 @@ CHECK_OPTION = click.option(
 @click.option("--htaccess", is_flag=True,
               help="Per-directory variant, to save as .htaccess in the output folder.")
 @CHECK_OPTION
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def apache(ctx, config_file, out_file, htaccess, check_url, debug):
+@DEBUG_OPTION
+def apache(config_file, out_file, htaccess, check_url):
     """Write the Apache 2.4 rules for the output folder (stdout without -o)."""
-    ctx.obj["debug"] |= debug
     config = _load(config_file)
     if check_url:
-        _check_server(check_url, config)
+        out.check_server(check_url, config)
         return
     from assetpipe.apache_rules import render
-    _write_rules(render(config, htaccess), out_file)
+    out.write_rules(render(config, htaccess), out_file)
 
 
 def _server_command(server: str, summary: str) -> None:
@@ -180,66 +158,20 @@ def _server_command(server: str, summary: str) -> None:
     @CONFIG_OPTION
     @OUT_OPTION
     @CHECK_OPTION
-    @click.option("--debug", is_flag=True, hidden=True)
-    @click.pass_context
-    def command(ctx, config_file, out_file, check_url, debug):
-        ctx.obj["debug"] |= debug
+    @DEBUG_OPTION
+    def command(config_file, out_file, check_url):
         config = _load(config_file)
         if check_url:
-            _check_server(check_url, config)
+            out.check_server(check_url, config)
             return
         from assetpipe.server_rules import render
-        _write_rules(render(config, server), out_file)
+        out.write_rules(render(config, server), out_file)
 
 
 _server_command("nginx", "Write the nginx rules (maps + a server block, for the http "
                          "context) for the output folder (stdout without -o).")
 _server_command("caddy", "Write the Caddy rules (to import inside a site block) for the "
                          "output folder (stdout without -o).")
-
-
-def _write_rules(text: str, out_file) -> None:
-    if out_file:
-        from assetpipe.writer import write_atomic
-        write_atomic(os.path.abspath(out_file), text.encode())
-    else:
-        click.echo(text, nl=False)
-
-
-def _check_server(url: str, config) -> None:
-    """The one check battery, whichever server the rules were written for."""
-    from assetpipe.policy import cors_origin
-    from assetpipe.server_check import run_checks
-    run_checks(url, config.output, cors_origin(config.serve.cors, config.url_prefix), click.echo)
-
-
-def _echo_budgets(rows: list[dict]) -> None:
-    """The budget table: rich on a terminal, plain columns in a log."""
-    if not rows:
-        return
-    from rich.console import Console
-    from rich.table import Table
-    table = Table("asset", "budget", "kind", "size", "limit", "over", title="size budgets")
-    for row in rows:
-        over = f"[red]+{row['over']:,}[/red]" if row["over"] else "ok"
-        table.add_row(row["asset"], row["budget"], row["kind"], f"{row['size']:,}",
-                      f"{row['limit']:,}", over)
-    Console(highlight=False).print(table)
-
-
-def _echo_summary(report, output: str) -> None:
-    if report.noop:
-        click.echo(f"{output}: up to date ({report.files} files, {report.seconds:.2f} s)")
-        return
-    def mb(n):
-        return f"{n / 1e6:.2f} MB" if n >= 100_000 else f"{n / 1e3:.1f} kB"
-    click.echo(f"{output}: {report.files} files ({report.processed} processed, "
-               f"{report.written} written) in {report.seconds:.2f} s")
-    click.echo(f"  bytes: {mb(report.bytes_in)} in -> {mb(report.bytes_out)} out "
-               f"-> {mb(report.bytes_gzip)} with gzip twins"
-               + (f" -> {mb(report.bytes_br)} with brotli twins" if report.bytes_br != report.bytes_out else ""))
-    if not report.manifest_changed:
-        click.echo("  manifest.json unchanged")
 
 
 @cli.command()
@@ -253,11 +185,9 @@ def _echo_summary(report, output: str) -> None:
 @click.option("--cron", is_flag=True, help="Print a crontab line that runs `pages --once`.")
 @click.option("--dev", is_flag=True,
               help="Development: one tag per bundle member, at its own versioned URL.")
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def pages(ctx, config_file, every, once, unit_name, cron, dev, debug):
+@DEBUG_OPTION
+def pages(config_file, every, once, unit_name, cron, dev):
     """Render the static pages (templates and URL snapshots) into the output folder."""
-    ctx.obj["debug"] |= debug
     config = _load(config_file)
     if config.pages is None:
         raise UsageError(f"{config.config_path}: no [pages] section; add one with "
@@ -294,14 +224,12 @@ def pages(ctx, config_file, every, once, unit_name, cron, dev, debug):
 @click.option("--cors", is_flag=True,
               help="Add a CORS rule (GET/HEAD from [serve] cors's origin, or *) to the "
                    "bucket; done anyway when [serve] cors names an origin.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout, nothing else.")
+@JSON_OPTION
 @click.option("--quiet", "-q", is_flag=True, help="No progress and no summary.")
-@click.option("--debug", is_flag=True, hidden=True)
-@click.pass_context
-def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, keep, max_delete,
-         cors, as_json, quiet, debug):
+@DEBUG_OPTION
+def sync(dest, source, config_file, endpoint_url, dry_run, jobs, prune, keep, max_delete,
+         cors, as_json, quiet):
     """Publish the output folder to DEST: s3://bucket/prefix or a local folder."""
-    ctx.obj["debug"] |= debug
     from assetpipe.config import Sync
     from assetpipe.sync import SyncOptions, bucket_cors_origin, run_sync
     if prune != (keep is not None):
@@ -315,39 +243,22 @@ def sync(ctx, dest, source, config_file, endpoint_url, dry_run, jobs, prune, kee
                           cors=bucket_cors_origin(dest, config, cors),
                           protected=(config.source,) if config else (),
                           state_dir=config.state_dir if config and not source else None)
-    bar, start = _progress_factory(quiet or as_json or dry_run, "uploading")
-    if bar:
-        with bar:
-            report = run_sync(options, start)
-    else:
-        report = run_sync(options, None)
+    report = out.with_progress(quiet or as_json or dry_run, "uploading",
+                               lambda start: run_sync(options, start))
     if as_json:
         click.echo(json.dumps(report.as_dict(), sort_keys=True))
     elif dry_run:
-        _echo_plan(report)
+        out.echo_plan(report)
     elif not quiet:
-        click.echo(f"{report.dest}: {report.uploaded} uploaded ({report.bytes_uploaded / 1e6:.2f} MB), "
-                   f"{report.skipped} skipped, {report.deleted} deleted in {report.seconds:.2f} s"
-                   + ("; bucket CORS rule added" if report.cors_changed else ""))
-
-
-def _echo_plan(report) -> None:
-    for verb, keys in (("upload", report.uploads), ("skip", report.skips),
-                       ("delete", report.deletes)):
-        for key in keys:
-            click.echo(f"{verb} {key}")
-    click.echo(f"{report.dest}: dry run: would upload {len(report.uploads)}, skip "
-               f"{report.skipped}, delete {len(report.deletes)}"
-               + (", add the bucket CORS rule" if report.cors_changed else "")
-               + "; nothing was changed")
+        out.echo_sync(report)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
+    state = {"debug": False}
     try:
-        cli.main(args=argv, prog_name="assetpipe", standalone_mode=False)
+        cli.main(args=argv, prog_name="assetpipe", standalone_mode=False, obj=state)
     except click.exceptions.Abort:
         _echo_err("aborted")
         return 1
@@ -360,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except AssetpipeError as exc:
-        if debug:  # the traceback, then the same one-line error and exit status
+        if state["debug"]:  # the traceback, then the same one-line error and exit status
             traceback.print_exc()
         _echo_err(f"error: {exc}")
         return exc.exit_code
@@ -368,15 +279,16 @@ def main(argv: list[str] | None = None) -> int:
         _echo_err("interrupted")
         return 130
     except OSError as exc:  # the file system at the edges: name the path, not a traceback
-        if debug:
+        if state["debug"]:
             traceback.print_exc()
         where = f"{exc.filename}: " if exc.filename else ""
         _echo_err(f"error: {where}{exc.strerror or exc}")
         return 1
     except Exception as exc:
-        if debug:
+        if state["debug"]:
             raise
-        _echo_err(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for a traceback)")
+        _echo_err(f"internal error: {type(exc).__name__}: {exc} "
+                  "(rerun with --debug for a traceback)")
         return 1
     return 0
 

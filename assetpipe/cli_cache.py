@@ -5,6 +5,7 @@ import json
 
 import click
 
+from assetpipe.cli_options import CONFIG_OPTION, DEBUG_OPTION
 from assetpipe.errors import BuildError, UsageError
 
 
@@ -32,15 +33,17 @@ def warm_shard(config, text: str, jobs, as_json: bool, combined: bool) -> None:
 
 
 @click.group()
+@DEBUG_OPTION
 def cache():
     """The shared remote cache of expensive results ([cache] remote)."""
 
 
 @cache.command()
-@click.option("--config", "config_file", metavar="FILE", help="Config file.")
+@CONFIG_OPTION
 @click.option("--older-than", "days", type=click.FloatRange(min=0), required=True,
               metavar="DAYS", help="Delete packs last written more than DAYS days ago.")
 @click.option("--dry-run", is_flag=True, help="Count what would go; delete nothing.")
+@DEBUG_OPTION
 def prune(config_file, days, dry_run):
     """Delete old packs from the remote cache (builds re-push what they miss)."""
     from assetpipe.cache_remote import prune as run_prune

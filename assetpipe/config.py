@@ -9,37 +9,33 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import posixpath
-import re
-import tomllib
 from dataclasses import dataclass, field
+from typing import Any
 
 from assetpipe.budgets import Budget, parse_budgets
+from assetpipe.config_bundles import Bundle, parse_bundles
+from assetpipe.config_checks import check_type as _check_type
+from assetpipe.config_checks import check_value as _check_value
+from assetpipe.config_checks import choice, is_inside, within
+from assetpipe.config_checks import reject_unknown as _reject_unknown
+from assetpipe.config_lookup import find_config
+from assetpipe.config_pages import Pages, parse_pages
+from assetpipe.config_strings import check_strings, glob_list, parse_importmap
 from assetpipe.errors import UsageError
 from assetpipe.policy import (
-    CORS_ANY,
     CORS_AUTO,
-    CORS_OFF,
     DEFAULT_SHORT_MAX_AGE,
     GZIP_SUFFIXES,
     IMMUTABLE_MAX_AGE,
-    misnamed,
-    page_path_problem,
 )
 from assetpipe.statedir import resolve_state_dir
-
-
-@dataclass(frozen=True)
-class Bundle:
-    name: str
-    files: tuple[str, ...]
-    classic: bool = False   # members are classic scripts, not ES modules (docs/modules.md)
+from assetpipe.versioning import STRATEGIES
 
 
 @dataclass(frozen=True)
 class Versioning:
-    strategy: str = "hash"
-    length: int = 10
+    strategy: str = choice("hash", STRATEGIES)
+    length: int = within(10, 8, 32)
     keep_unversioned: bool = True
     # Globs of files a bundler already content-hashed: names kept, cached as
     # immutable (policy.is_prehashed); docs/output.md.
@@ -57,37 +53,39 @@ class Minify:
 @dataclass(frozen=True)
 class Compress:
     gzip: bool = True
-    gzip_suffix: str = ".gzip"
+    # Only suffixes policy.VERSIONED_NAME_RE knows, so twins are cached by name too.
+    gzip_suffix: str = choice(".gzip", GZIP_SUFFIXES)
     brotli: bool = False
     # zlib level for twins: 9 is what WhiteNoise and gzip_static users expect.
-    gzip_level: int = 9
+    gzip_level: int = within(9, 1, 9)
     # Brotli quality 11 costs ~10x quality 9's time for ~5% fewer bytes; on
     # files over BROTLI_LARGE_BYTES (a few big bundles, most of the bytes) that
     # turns a 5 s build into 30 s, so large files default to 9 (measured on the
     # public corpus: 5.36 MB vs 5.03 MB of twins, 10 s vs 39 s of CPU).
-    brotli_quality: int = 11
-    brotli_large_quality: int = 9
-
-
-@dataclass(frozen=True)
-class Sourcemaps:
-    # A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md).
-    enabled: bool = False
-    # Write the maps but no sourceMappingURL comment (for error trackers).
-    hidden: bool = False
+    brotli_quality: int = within(11, 0, 11)
+    brotli_large_quality: int = within(9, 0, 11)
 
 
 @dataclass(frozen=True)
 class Images:
-    png: str = "lossless"
-    strip: str = "safe"
+    png: str = choice("lossless", ("lossless", "off"))
+    strip: str = choice("safe", ("safe", "none"))
+
+
+@dataclass(frozen=True)
+class Sourcemaps:
+    """A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md)."""
+    enabled: bool = False
+    hidden: bool = False   # write the maps but no sourceMappingURL comment (error trackers)
 
 
 @dataclass(frozen=True)
 class References:
-    missing: str = "error"            # url()/@import target not found
-    missing_sourcemap: str = "warn"   # sourceMappingURL target not found: comment dropped
-    root_relative: str = "leave"      # "/static/x.png": "leave" or "resolve" against url_prefix
+    missing: str = choice("error", ("error", "warn"))   # url()/@import target not found
+    # sourceMappingURL target not found: the comment is dropped
+    missing_sourcemap: str = choice("warn", ("error", "warn"))
+    # "/static/x.png": "leave" or "resolve" against url_prefix
+    root_relative: str = choice("leave", ("leave", "resolve"))
     modules: bool = True              # JS import specifiers / script URLs (docs/modules.md)
 
 
@@ -95,7 +93,7 @@ class References:
 class Apache:
     # Unversioned names, pages and manifest.json: seconds a cache may reuse
     # them without asking (0 = revalidate every time).
-    short_max_age: int = DEFAULT_SHORT_MAX_AGE
+    short_max_age: int = within(DEFAULT_SHORT_MAX_AGE, 0, IMMUTABLE_MAX_AGE)
     # Where requests for pages without a static file go: a URL path handled
     # elsewhere on the server ("/dynamic_handler/") or a backend URL
     # ("http://127.0.0.1:8000/", proxied); "" = plain 404.
@@ -124,34 +122,15 @@ class Nginx:
 
 
 @dataclass(frozen=True)
-class Page:
-    """One `[[pages.page]]`: exactly one of `template` (rendered) or `url` (snapshot)."""
-
-    path: str                       # relative to Pages.output, "/"-separated
-    template: str | None = None     # relative to Pages.templates
-    url: str | None = None          # http(s) URL fetched with GET
-
-
-@dataclass(frozen=True)
-class Pages:
-    templates: str                  # absolute
-    output: str                     # absolute; defaults to the build's output
-    every: float = 300.0            # seconds, for `pages --every` without a value
-    context: str | None = None      # "module:function", importable from the config folder
-    timeout: float = 10.0           # seconds per snapshot request
-    pages: tuple[Page, ...] = ()
-
-
-@dataclass(frozen=True)
 class Sync:
     # Cache-Control max-age for names that can change (pages, plain copies,
     # manifest.json); versioned names are always cached for a year, immutable.
-    short_max_age: int = DEFAULT_SHORT_MAX_AGE
+    short_max_age: int = within(DEFAULT_SHORT_MAX_AGE, 0, IMMUTABLE_MAX_AGE)
     # Upload gzip bytes under the plain key (Content-Encoding: gzip) for CDNs
     # that cannot pick a twin by Accept-Encoding; see docs/sync.md.
     gzip_in_place: bool = False
     # botocore "standard" retry mode: attempts per request, first one included.
-    max_attempts: int = 5
+    max_attempts: int = within(5, 1, 20)
     # s3:// only: where the sync index and manifest history go in the bucket;
     # "" = beside the public prefix (`.assetpipe/<prefix>`), never under it.
     state_prefix: str = ""
@@ -163,12 +142,12 @@ class Cache:
     # "" = the local cache only.  Credentials come from boto3's usual chain.
     remote: str = ""
     endpoint_url: str = ""          # an S3-compatible endpoint; "" = AWS
-    timeout: int = 2                # seconds per request (connect, and each read)
+    timeout: int = within(2, 1, 60)  # seconds per request (connect, and each read)
     # Seconds the fetch before the build, and the push after it, may go
     # without a request succeeding: a store that stops answering costs at
     # most this (per phase), then the build goes on without it.
-    budget: int = 5
-    push_jobs: int = 4              # concurrent uploads
+    budget: int = within(5, 1, 600)
+    push_jobs: int = within(4, 1, 64)  # concurrent uploads
 
 
 @dataclass(frozen=True)
@@ -210,48 +189,11 @@ class Config:
 
 SECTIONS = {"versioning": Versioning, "minify": Minify, "compress": Compress, "images": Images,
             "sourcemaps": Sourcemaps,
-            "references": References, "apache": Apache, "serve": Serve,
-            "nginx": Nginx,
+            "references": References, "apache": Apache, "serve": Serve, "nginx": Nginx,
             "sync": Sync, "cache": Cache}
 TOP_LEVEL = {"source", "output", "state_dir", "url_prefix", "bundle", "pages", "importmap",
              "budgets",
              *SECTIONS}
-CHOICES = {
-    "versioning.strategy": ("hash", "git", "mtime"),
-    "images.png": ("lossless", "off"),
-    # Only suffixes policy.VERSIONED_NAME_RE knows, so twins are cached by name too.
-    "compress.gzip_suffix": GZIP_SUFFIXES,
-    "images.strip": ("safe", "none"),
-    "references.missing": ("error", "warn"),
-    "references.missing_sourcemap": ("error", "warn"),
-    "references.root_relative": ("leave", "resolve"),
-}
-RANGES = {"versioning.length": (8, 32), "compress.gzip_level": (1, 9),
-          "compress.brotli_quality": (0, 11), "compress.brotli_large_quality": (0, 11),
-          "apache.short_max_age": (0, IMMUTABLE_MAX_AGE),
-          "sync.short_max_age": (0, IMMUTABLE_MAX_AGE), "sync.max_attempts": (1, 20),
-          "cache.timeout": (1, 60), "cache.budget": (1, 600), "cache.push_jobs": (1, 64)}
-
-
-def find_config(explicit: str | None, cwd: str | None = None) -> tuple[str, dict]:
-    """Return (path, raw table) following the contract's lookup order."""
-    cwd = cwd or os.getcwd()
-    if explicit:
-        path = os.path.abspath(explicit)
-        if not os.path.isfile(path):
-            raise UsageError(f"config file {explicit} does not exist")
-        table = _read_toml(path)
-        if os.path.basename(path) == "pyproject.toml":
-            return path, _tool_section(path, table)
-        return path, table
-    candidate = os.path.join(cwd, "assetpipe.toml")
-    if os.path.isfile(candidate):
-        return candidate, _read_toml(candidate)
-    candidate = os.path.join(cwd, "pyproject.toml")
-    if os.path.isfile(candidate):
-        return candidate, _tool_section(candidate, _read_toml(candidate))
-    raise UsageError("no config: pass --config FILE, or create assetpipe.toml "
-                     "(or [tool.assetpipe] in pyproject.toml) in this folder")
 
 
 def load_config(explicit: str | None = None, cwd: str | None = None) -> Config:
@@ -278,7 +220,7 @@ def parse_config(table: dict, config_path: str) -> Config:
     url_prefix = _url_prefix(table.get("url_prefix", "/static/"))
     sections = {name: _parse_section(name, cls, table.get(name, {}))
                 for name, cls in SECTIONS.items()}
-    pages = _parse_pages(table["pages"], root, source, output) if "pages" in table else None
+    pages = parse_pages(table["pages"], root, source, output) if "pages" in table else None
     versioning = sections["versioning"]
     if isinstance(versioning, Versioning) and versioning.vite_manifest:
         sections["versioning"] = dataclasses.replace(versioning, vite_manifest=os.path.normpath(
@@ -292,35 +234,9 @@ def parse_config(table: dict, config_path: str) -> Config:
     budgets = parse_budgets(table.get("budgets", {}), compress.gzip, compress.brotli)
     return Config(config_path=os.path.abspath(config_path), source=source, output=output,
                   state_dir=state_dir, url_prefix=url_prefix,
-                  bundles=_parse_bundles(table.get("bundle", [])), pages=pages,
-                  importmap=_parse_importmap(table.get("importmap", {})),
+                  bundles=parse_bundles(table.get("bundle", [])), pages=pages,
+                  importmap=parse_importmap(table.get("importmap", {})),
                   budgets=budgets, **sections)
-
-
-def _parse_importmap(raw) -> tuple[tuple[str, str], ...]:
-    """Bare specifiers only: a relative or absolute key is resolved by the
-    browser before the map is consulted, and a "pkg/" prefix key cannot map
-    to versioned names (each file has its own)."""
-    if not isinstance(raw, dict):
-        raise UsageError("importmap: must be a table ([importmap])")
-    for specifier, logical in raw.items():
-        key = f'importmap."{specifier}"'
-        _check_type(key, logical, str)
-        if not specifier or specifier.startswith((".", "/")) or specifier.endswith("/") \
-                or ":" in specifier:
-            raise UsageError(f"{key}: must be a bare specifier such as \"lodash\" "
-                             "(not relative, absolute, or a prefix ending in /)")
-        if not logical or logical.startswith("/") or ".." in logical.split("/"):
-            raise UsageError(f"{key}: {logical!r} must be a logical name such as "
-                             "\"vendor/lodash-es/lodash.js\"")
-    return tuple(sorted(raw.items()))
-
-
-def is_inside(path: str, folder: str) -> bool:
-    """True when `path` is `folder` or below it, symlinks resolved (an output
-    reached through a link into the source is inside it; "/" holds everything)."""
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return os.path.commonpath([path, folder]) == folder
 
 
 def _url_prefix(value) -> str:
@@ -334,205 +250,17 @@ def _url_prefix(value) -> str:
     return value if value.endswith("/") else value + "/"
 
 
-def _parse_bundles(raw) -> tuple[Bundle, ...]:
-    if not isinstance(raw, list):
-        raise UsageError("bundle: must be an array of tables ([[bundle]])")
-    bundles, seen = [], set()
-    for i, item in enumerate(raw):
-        where = f"bundle[{i}]"
-        if not isinstance(item, dict):
-            raise UsageError(f"{where}: must be a table with 'name' and 'files'")
-        _reject_unknown(item, {"name", "files", "classic"}, where + ".")
-        for key in ("name", "files"):
-            if key not in item:
-                raise UsageError(f"{where}.{key}: missing")
-        _check_type(f"{where}.name", item["name"], str)
-        files = item["files"]
-        if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
-            raise UsageError(f"{where}.files: must be a non-empty list of paths or globs")
-        name = _bundle_name(item["name"], where)
-        if name in seen:
-            raise UsageError(f"{where}.name: bundle {name!r} is declared twice")
-        seen.add(name)
-        classic = item.get("classic", False)
-        _check_type(f"{where}.classic", classic, bool)
-        bundles.append(Bundle(name=name, files=tuple(files), classic=classic))
-    return tuple(bundles)
-
-
-def _bundle_name(raw: str, where: str) -> str:
-    """A bundle's logical path: relative, inside the output, no dot-named part
-    (dot names are the tool's own state and are never served)."""
-    name = posixpath.normpath(raw) if raw else ""
-    parts = name.split("/")
-    if (not raw or raw.endswith("/") or name.startswith("/") or ".." in parts
-            or any(part.startswith(".") for part in parts)):
-        raise UsageError(f"{where}.name: {raw!r} must be a file path inside the output folder "
-                         "without '..' or dot-named parts, e.g. \"js/site.js\"")
-    problem = misnamed(name)
-    if problem:
-        raise UsageError(f"{where}.name: {raw!r}: {problem}")
-    return name
-
-
-PAGES_KEYS = {"templates", "output", "every", "context", "timeout", "page"}
-PAGE_KEYS = {"path", "template", "url"}
-
-
-def _parse_pages(raw, root: str, source: str, build_output: str) -> Pages:
-    if not isinstance(raw, dict):
-        raise UsageError("pages: must be a table ([pages])")
-    _reject_unknown(raw, PAGES_KEYS, "pages.")
-    for key in ("templates", "output", "context"):
-        if key in raw:
-            _check_type(f"pages.{key}", raw[key], str)
-    for key in ("every", "timeout"):
-        value = raw.get(key, 1)
-        if type(value) not in (int, float) or value <= 0:
-            raise UsageError(f"pages.{key}: expected a positive number of seconds, got {value!r}")
-    context = raw.get("context")
-    if context is not None and not re.fullmatch(r"[\w.]+:\w+", context):
-        raise UsageError(f"pages.context: {context!r} is not \"module:function\"")
-    output = build_output
-    if "output" in raw:
-        output = os.path.normpath(os.path.join(root, raw["output"]))
-    # Pages written into the source folder would come back as assets on the next build.
-    if is_inside(output, source):
-        raise UsageError(f"pages.output: {raw['output']!r} is inside source; "
-                         "write pages to the build output (the default) or another folder")
-    if raw.get("every", MIN_EVERY) < MIN_EVERY:
-        raise UsageError(f"pages.every: {raw['every']} is below the minimum of {MIN_EVERY:g} s")
-    return Pages(templates=os.path.normpath(os.path.join(root, raw.get("templates", "templates"))),
-                 output=output, every=float(raw.get("every", Pages.every)), context=context,
-                 timeout=float(raw.get("timeout", Pages.timeout)),
-                 pages=_parse_page_list(raw.get("page", []), output == build_output))
-
-
-# `pages --every`: each tick renders every page (and asks the app for the
-# snapshots); a period near zero would only spin a core.
-MIN_EVERY = 0.1
-
-
-def _parse_page_list(raw, in_build_output: bool = True) -> tuple[Page, ...]:
-    if not isinstance(raw, list):
-        raise UsageError("pages.page: must be an array of tables ([[pages.page]])")
-    pages, seen = [], set()
-    for i, item in enumerate(raw):
-        where = f"pages.page[{i}]"
-        if not isinstance(item, dict):
-            raise UsageError(f"{where}: must be a table with 'path' and 'template' or 'url'")
-        _reject_unknown(item, PAGE_KEYS, where + ".")
-        for key, value in item.items():
-            _check_type(f"{where}.{key}", value, str)
-        if ("template" in item) == ("url" in item):
-            raise UsageError(f"{where}: needs exactly one of 'template' or 'url'")
-        if "url" in item and not item["url"].startswith(("http://", "https://")):
-            raise UsageError(f"{where}.url: {item['url']!r} is not an http:// or https:// URL")
-        path = posixpath.normpath(item.get("path", ""))
-        # A page is written inside the pages output folder, never beside it.
-        if "path" not in item or path in (".", "..") or path.startswith(("/", "../")):
-            raise UsageError(f"{where}.path: must be a file path inside the output folder, "
-                             f"e.g. \"index.html\" (got {item.get('path')!r})")
-        problem = page_path_problem(path, in_build_output)
-        if problem:
-            raise UsageError(f"{where}.path: {path!r}: {problem}")
-        if path in seen:
-            raise UsageError(f"{where}.path: page {path!r} is declared twice")
-        seen.add(path)
-        pages.append(Page(path=path, template=item.get("template"), url=item.get("url")))
-    return tuple(pages)
-
-
-def _parse_section(name: str, cls, raw) -> object:
+def _parse_section(name: str, cls, raw) -> Any:
     if not isinstance(raw, dict):
         raise UsageError(f"{name}: must be a table ([{name}])")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     _reject_unknown(raw, fields, name + ".")
     if name == "versioning" and "prehashed" in raw:
-        raw = dict(raw, prehashed=_glob_list("versioning.prehashed", raw["prehashed"]))
+        raw = dict(raw, prehashed=glob_list("versioning.prehashed", raw["prehashed"]))
     for key, value in raw.items():
         dotted = f"{name}.{key}"
         _check_type(dotted, value, type(fields[key].default))
-        if dotted in CHOICES and value not in CHOICES[dotted]:
-            raise UsageError(f"{dotted}: {value!r} is not one of {', '.join(CHOICES[dotted])}")
-        if dotted in RANGES and not RANGES[dotted][0] <= value <= RANGES[dotted][1]:
-            low, high = RANGES[dotted]
-            raise UsageError(f"{dotted}: {value} is outside {low}..{high}")
-    if name == "apache" and raw.get("fallback"):
-        _check_fallback(raw["fallback"])
-    if name == "serve" and "cors" in raw:
-        _check_cors(raw["cors"])
-    for key, value in raw.items() if name == "nginx" else ():
-        # Each lands verbatim in one nginx directive.
-        if re.search(r"[;{}\"'#\n]", value):
-            raise UsageError(f"nginx.{key}: {value!r} must not contain ; {{ }} quotes or #")
-    if name == "cache" and raw.get("remote"):
-        _check_remote(raw["remote"])
+        _check_value(dotted, value, fields[key].metadata)
+    check_strings(name, raw)
     return cls(**raw)
 
-
-def _glob_list(key: str, value) -> tuple[str, ...]:
-    """A list of output-relative globs, as a tuple (frozen config)."""
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise UsageError(f"{key}: must be a list of globs like [\"assets/**\"]")
-    globs = tuple(v.strip().removeprefix("./") for v in value)
-    for glob in globs:
-        if glob.startswith("/") or ".." in glob.split("/"):
-            raise UsageError(f"{key}: {glob!r} must be relative to the source folder")
-    return globs
-
-
-def _check_fallback(value: str) -> None:
-    # It lands verbatim in a RewriteRule: a path or an http(s) URL ending in
-    # "/" (the request path is appended), and nothing Apache would re-parse.
-    if not re.fullmatch(r'(?:https?://[^/\s"]+)?/[^\s"]*', value) or not value.endswith("/"):
-        raise UsageError(f"apache.fallback: {value!r} must be a URL path like \"/dynamic_handler/\" "
-                         "or a backend URL like \"http://127.0.0.1:8000/\", ending in /")
-
-
-def _check_cors(value: str) -> None:
-    # One origin or "*": a list would need the server to echo the request's
-    # Origin (and Vary: Origin), which a static rule cannot do safely.
-    if value in (CORS_AUTO, CORS_OFF, CORS_ANY) or re.fullmatch(r"https?://[^/\s\"*,]+", value):
-        return
-    raise UsageError(f"serve.cors: {value!r} must be \"auto\", \"off\", \"*\" or one origin "
-                     "like \"https://www.example.com\" (no path, no trailing /)")
-
-
-def _check_remote(value: str) -> None:
-    if not re.fullmatch(r"s3://[^/\s]+(/\S*)?", value):
-        raise UsageError(f"cache.remote: {value!r} is not an s3://bucket/prefix URL")
-
-
-def _check_type(key: str, value, expected: type) -> None:
-    # bool is an int subclass: `length = true` must not pass as 1.
-    if type(value) is not expected:
-        raise UsageError(f"{key}: expected {expected.__name__}, got {type(value).__name__} {value!r}")
-
-
-def _reject_unknown(table: dict, known, prefix: str) -> None:
-    for key in table:
-        if key not in known:
-            import difflib  # only on the error path
-            close = difflib.get_close_matches(key, list(known), n=1)
-            hint = f" (did you mean '{prefix}{close[0]}'?)" if close else ""
-            raise UsageError(f"unknown config key '{prefix}{key}'{hint}")
-
-
-def _read_toml(path: str) -> dict:
-    try:
-        with open(path, "rb") as f:
-            return tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError as exc:  # tomllib decodes the whole file first
-        raise UsageError(f"{path}: not a UTF-8 TOML file (byte {exc.start})") from None
-
-
-def _tool_section(path: str, table: dict) -> dict:
-    tool = table.get("tool")
-    if not isinstance(tool, dict) or "assetpipe" not in tool:
-        raise UsageError(f"{path}: no [tool.assetpipe] section")
-    if not isinstance(tool["assetpipe"], dict):
-        raise UsageError(f"{path}: tool.assetpipe: must be a table ([tool.assetpipe])")
-    return tool["assetpipe"]

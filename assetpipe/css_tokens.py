@@ -44,14 +44,26 @@ def consume_escape(text: str, i: int) -> tuple[str, int]:
     return text[i], i + 1
 
 
+def skip_whitespace(text: str, i: int) -> int:
+    """The index after the (possibly empty) whitespace run at i."""
+    m = WS.match(text, i)
+    return m.end() if m else i
+
+
+def _take_run(run: re.Pattern[str], text: str, i: int, parts: list[str]) -> int:
+    """Append the run of plain code points at i (if any) to `parts`; the index after it."""
+    m = run.match(text, i)
+    if not m:
+        return i
+    parts.append(m.group())
+    return m.end()
+
+
 def consume_name(text: str, i: int) -> tuple[str, int]:
     """Consume a name (name code points and escapes) from i."""
-    parts = []
+    parts: list[str] = []
     while True:
-        m = _NAME_RUN.match(text, i)
-        if m:
-            parts.append(m.group())
-            i = m.end()
+        i = _take_run(_NAME_RUN, text, i, parts)
         if text[i:i + 1] == "\\" and valid_escape(text, i):
             ch, i = consume_escape(text, i + 1)
             parts.append(ch)
@@ -100,17 +112,14 @@ def _bad_url_remnants(text: str, i: int) -> int:
 
 def _url_token(text: str, i: int) -> tuple[str | None, int]:
     """Consume an unquoted url-token body from i; None for a bad-url."""
-    parts = []
+    parts: list[str] = []
     while True:
-        m = _URL_RUN.match(text, i)
-        if m:
-            parts.append(m.group())
-            i = m.end()
+        i = _take_run(_URL_RUN, text, i, parts)
         c = text[i:i + 1]
         if c in ("", ")"):
             return "".join(parts), i + len(c)
         if c in " \t\n\r\f":
-            i = WS.match(text, i).end()
+            i = skip_whitespace(text, i)
             c = text[i:i + 1]
             if c in ("", ")"):
                 return "".join(parts), i + len(c)
@@ -129,12 +138,12 @@ def consume_url(text: str, start: int, i: int) -> tuple[tuple[str, int, int] | N
     whitespace follows the string (CSS Values 4 url modifiers), only the
     string is replaced.
     """
-    j = WS.match(text, i).end()
+    j = skip_whitespace(text, i)
     if text[j:j + 1] in ("'", '"'):
         value, end = consume_string(text, j)
         if value is None:
             return None, end
-        k = WS.match(text, end).end()
+        k = skip_whitespace(text, end)
         if text[k:k + 1] == ")":
             return (value, start, k + 1), k + 1
         return (value, j, end), end
@@ -144,7 +153,7 @@ def consume_url(text: str, start: int, i: int) -> tuple[tuple[str, int, int] | N
 
 def skip_whitespace_and_comments(text: str, i: int) -> int:
     while True:
-        i = WS.match(text, i).end()
+        i = skip_whitespace(text, i)
         if not text.startswith("/*", i):
             return i
         end = text.find("*/", i + 2)

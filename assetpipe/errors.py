@@ -1,4 +1,9 @@
-"""Exceptions the CLI maps to exit codes: UsageError -> 2, BuildError -> 1."""
+"""Exceptions the CLI maps to exit codes: UsageError -> 2, BuildError -> 1.
+
+Every error a user can cause is one of these, so the CLI prints it as one
+line (with the file, and line, it names) instead of a traceback.  Standard
+library only: the runtime manifest reader raises them too.
+"""
 from __future__ import annotations
 
 
@@ -19,3 +24,12 @@ class BuildError(AssetpipeError):
         self.path, self.line = path, line
         where = f"{path}:{line}: " if path and line else f"{path}: " if path else ""
         super().__init__(where + message)
+
+
+class MissingEngine(BuildError):
+    """An engine the config asks for is not installed: one error for the
+    whole build (exit 1), never a warning per file."""
+
+
+class ManifestError(AssetpipeError, ValueError):
+    """manifest.json cannot be used (a ValueError, as it always was)."""

@@ -1,8 +1,9 @@
 """Where a build's sources come from in git: the manifest's `build` object,
 the working tree's dirty files, and exports of other revisions (`--ref`).
 
-Module level stays standard-library only: `head_stamp` runs on the no-op
-build path, which must not pay for importing GitPython.
+Module level stays standard-library only and git runs as a subprocess
+(run_git): `head_stamp` runs on the no-op build path, which imports nothing
+it does not need.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ class GitState:
 def find_origin(source: str) -> Origin | None:
     """The Origin of a working-tree folder; None when it is not in a repository."""
     try:
-        root, prefix = run_git(source, "rev-parse", "--show-toplevel", "--show-prefix").split("\n")[:2]
+        found = run_git(source, "rev-parse", "--show-toplevel", "--show-prefix")
+        root, prefix = found.split("\n")[:2]
     except BuildError:
         return None
     return Origin(root=root, subdir=prefix.rstrip("/"), commit=_resolve(root, "HEAD"))
@@ -149,7 +151,7 @@ def _extract(root: str, commit: str, subdir: str, dest: str) -> None:
         except tarfile.TarError as exc:
             proc.kill()
             raise BuildError(f"cannot extract {commit}: {exc}", root) from None
-        error = proc.stderr.read().decode(errors="replace").strip()
+        error = proc.communicate()[1].decode(errors="replace").strip()
     if proc.returncode:
         raise UsageError(f"--ref: git archive failed: {error}")
 

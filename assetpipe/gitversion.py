@@ -52,17 +52,20 @@ def last_commits(origin: Origin) -> tuple[dict[str, str], dict[str, int]]:
     return commits, rank
 
 
-def plan_commits(git: GitState, plans: dict[str, list[str]]) -> tuple[dict[str, str | None], list[str]]:
+def plan_commits(git: GitState,
+                 plans: dict[str, list[str]]) -> tuple[dict[str, str | None], list[str]]:
     """The commit each output is versioned by (None: content hash), and the warning."""
+    if git.origin is None:  # not a repository: nothing has a commit
+        return dict.fromkeys(plans), []
     commits, rank = last_commits(git.origin)
     for logical in git.dirty:
         commits.pop(logical, None)
     sources = {m for members in plans.values() for m in members}
     uncommitted = sorted(m for m in sources if m not in commits)
-    chosen = {}
+    chosen: dict[str, str | None] = {}
     for logical, members in plans.items():
-        found = [commits.get(m) for m in members]
-        chosen[logical] = None if None in found else min(found, key=rank.__getitem__)
+        found = [commits[m] for m in members if m in commits]
+        chosen[logical] = min(found, key=rank.__getitem__) if len(found) == len(members) else None
     warnings = _shallow_warning(git.origin)
     if uncommitted:
         shown = ", ".join(uncommitted[:5]) + (", ..." if len(uncommitted) > 5 else "")

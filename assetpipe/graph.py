@@ -3,16 +3,18 @@
 Links are found once per source text (references.scan_css / scan_js) and
 resolved against the set of buildable logical paths.  Every dangling or
 escaping link in the whole build is collected and reported together; assets
-are then built level by level (topological order) so a referenced file's
-versioned name is known before the file that names it is rewritten, and the
-referencing file's version, taken from its rewritten bytes, covers them.
+then each asset is built as soon as the ones it references are (runner.py),
+so a referenced file's versioned name is known before the file that names it
+is rewritten, and the referencing file's version, taken from its rewritten
+bytes, covers them.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from assetpipe import references as refs
+from assetpipe.config import References
 from assetpipe.errors import BuildError
 from assetpipe.js_references import scan_js_modules
 from assetpipe.media_types import extension
@@ -35,11 +37,10 @@ class Link:
 
 @dataclass(frozen=True)
 class RefPolicy:
-    missing: str = "error"            # "error" | "warn": url()/@import targets
-    missing_sourcemap: str = "warn"   # "error" | "warn": the comment is dropped
-    root_relative: str = "leave"      # "leave" | "resolve" (against url_prefix's path)
+    """The [references] section, whole, plus where root-relative URLs start."""
+
+    rules: References = field(default_factory=References)
     root_path: str = "/static/"       # path part of url_prefix
-    modules: bool = True              # JS module specifiers / script URLs are references
 
 
 def scannable(logical_path: str) -> bool:
@@ -65,7 +66,7 @@ def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
 def _left_to_import_map(ref, policy: RefPolicy) -> bool:
     """Bare specifiers ("lodash") belong to the import map; a Worker URL that
     is not root-relative is resolved against the page, unknown here."""
-    if ref.kind in JS_KINDS and not policy.modules:
+    if ref.kind in JS_KINDS and not policy.rules.modules:
         return True
     if ref.kind in SPECIFIER_KINDS:
         return not ref.url.startswith(("./", "../", "/"))
@@ -78,7 +79,7 @@ def resolve_link(logical_path: str, ref, known, policy: RefPolicy) -> Link | Non
     if _left_to_import_map(ref, policy):
         return None
     if refs.is_root_relative(url):
-        if policy.root_relative != "resolve" or not url.startswith(policy.root_path):
+        if policy.rules.root_relative != "resolve" or not url.startswith(policy.root_path):
             return None
         path, _ = refs.split_url(url[len(policy.root_path):])
         if not path.strip("/"):
@@ -115,7 +116,8 @@ def targets(links: list[Link]) -> set[str]:
 
 def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> list[str]:
     """Raise one BuildError listing every fatal problem; return the warnings."""
-    errors, warnings = [], []
+    errors: list[str] = []
+    warnings: list[str] = []
     for logical, links in sorted(links_by_file.items()):
         for link in links:
             if link.problem is None:
@@ -126,7 +128,8 @@ def report_problems(links_by_file: dict[str, list[Link]], policy: RefPolicy) -> 
                 continue
             message = (f"{logical}:{link.line}: {link.url!r} not found "
                        f"(looked for {link.target})")
-            rule = policy.missing_sourcemap if link.kind == "sourcemap" else policy.missing
+            rules = policy.rules
+            rule = rules.missing_sourcemap if link.kind == "sourcemap" else rules.missing
             if link.kind == "sourcemap":
                 message += "; sourceMappingURL comment dropped"
             (errors if rule == "error" else warnings).append(message)
@@ -156,6 +159,8 @@ def levels(deps: dict[str, set[str]]) -> list[list[str]]:
 
 
 def find_cycle(remaining: dict[str, set[str]]) -> list[str]:
+    """A cycle, as a path back to its start, among nodes that all wait on
+    at least one other node of `remaining`."""
     node = min(remaining)
     path: list[str] = []
     while node not in path:
@@ -175,7 +180,7 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
     # A file copied unminified loses only a dangling map of ours (an inline or
     # absolute one is not ours and stays valid); minified text and bundle
     # members lose every map: it no longer describes the bytes.
-    cut = [ref for ref, link in zip(found, links) if ref.kind == "sourcemap"
+    cut = [ref for ref, link in zip(found, links, strict=True) if ref.kind == "sourcemap"
            and (not keeps_sourcemap or (link and link.target not in versioned))]
     if cut:  # cut the comments, then scan the shorter text again
         for ref in sorted(cut, key=lambda r: -r.start):
@@ -183,7 +188,7 @@ def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str
         found = scan(member_path, text, keeps_sourcemap=True)
         links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
     replacements = []
-    for ref, link in zip(found, links):
+    for ref, link in zip(found, links, strict=True):
         if link and link.target in versioned:
             if refs.is_root_relative(ref.url):  # a path from the root: no folder to climb
                 new = policy.root_path + refs.relative_url("", versioned[link.target])
@@ -211,7 +216,7 @@ _WHITESPACE = re.compile(r"[ \t\n\r\f]")
 
 
 def _encode_whitespace(url: str) -> str:
-    return _WHITESPACE.sub(lambda m: "%%%02X" % ord(m.group()), url)
+    return _WHITESPACE.sub(lambda m: f"%{ord(m.group()):02X}", url)
 
 
 def _without_comment(text: str, ref) -> str:

@@ -78,7 +78,7 @@ def next_entry_name(names: list[str], digest: str, now: float | None = None) -> 
     """`s<n+1>-<UTC time>-<digest>.json`, n the highest sequence among `names`."""
     seq = max([0, *(order_key(n)[0] for n in names)]) + 1
     when = datetime.datetime.fromtimestamp(time.time() if now is None else now,
-                                           datetime.timezone.utc)
+                                           datetime.UTC)
     return f"s{seq:09d}-{when.strftime(STAMP_FORMAT)}-{digest}.json"
 
 
@@ -88,7 +88,7 @@ def entry_time(name: str) -> float:
     parts = posixpath.basename(name).split("-")
     stamp = parts[1] if order_key(name)[0] >= 0 else parts[0]
     parsed = datetime.datetime.strptime(stamp, STAMP_FORMAT)
-    return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
+    return parsed.replace(tzinfo=datetime.UTC).timestamp()
 
 
 def entries(state_dir: str) -> list[Entry]:

@@ -17,7 +17,9 @@ import zlib
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image
+from PIL import Image, ImageFile
+
+from assetpipe.errors import MissingEngine
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -43,15 +45,21 @@ STRIP_MODES = ("safe", "none")
 # optimiser has already been over (see _already_optimised) pays for libdeflate
 # 12 (7.0%); higher levels or zopfli win a little more but cost 2-10x the time.
 OXIPNG_LEVEL = 2
-ROW_FILTERS = ("NoOp", "Sub", "Up", "MinSum")
-PALETTE_FILTERS = ("NoOp",)
+ROW_FILTERS: tuple[str, ...] = ("NoOp", "Sub", "Up", "MinSum")
+PALETTE_FILTERS: tuple[str, ...] = ("NoOp",)
 LIBDEFLATE_LEVEL = 12
 # Skip a file whose IDAT is already this much smaller than zlib -6 makes its
 # own filtered rows and that has no chunk to strip (corpus: 374 files, ~2.3 s
 # CPU, 33 bytes lost).
 DONE_RATIO = 0.97
 DONE_CHECK_MAX_RAW = 300_000
-ENGINE_VERSION = 7  # bump when the verification or the settings above change
+# Effort budget: on large images (a 1280x800 screenshot is ~3 MB of rows)
+# oxipng's time grows with the raw size while filters stop paying (flat UI
+# and text compress best unfiltered): above LARGE_RAW only NoOp is tried
+# (docs/png.md).  No timeout: its result would depend on the machine's load.
+LARGE_RAW = 1_000_000
+LARGE_FILTERS: tuple[str, ...] = ("NoOp",)
+ENGINE_VERSION = 8  # bump when the verification or the settings above change
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,7 @@ def png_settings_key(strip: str = "safe") -> str:
         f"png:v{ENGINE_VERSION}:pyoxipng-{version('pyoxipng')}:strip={strip}"
         f":level={OXIPNG_LEVEL}:filters={','.join(ROW_FILTERS)}/{','.join(PALETTE_FILTERS)}"
         f":libdeflate={LIBDEFLATE_LEVEL}:done<{DONE_RATIO}@{DONE_CHECK_MAX_RAW}"
+        f":large>{LARGE_RAW}={','.join(LARGE_FILTERS)}"
     )
 
 
@@ -107,6 +116,8 @@ def optimize_png(data: bytes, strip: str = "safe") -> PngResult:
     for keep_header in (True,) if sixteen_bit else (False, True):
         try:
             candidate = _recompress(data, strip, keep_header, few_colours and not keep_header)
+        except MissingEngine:
+            raise  # the whole build's problem, not this file's
         except Exception as exc:  # the engine's errors are not a documented type
             return PngResult(data, f"oxipng failed ({exc}); copied unchanged")
         if len(candidate) >= len(data):
@@ -179,7 +190,7 @@ def _snapshot(data: bytes, chunks: list[tuple[str, bytes]]):
         return im.size, frames, im.info.get("loop"), shots
 
 
-def _open(data: bytes) -> Image.Image:
+def _open(data: bytes) -> ImageFile.ImageFile:
     """Open as PNG only; the pixel limit was already checked on IHDR (_snapshot)."""
     return Image.open(BytesIO(data), formats=["PNG"])
 
@@ -191,7 +202,8 @@ def _low_bytes(data: bytes) -> bytes:
         if im.mode == "I;16":  # already decoded at full precision
             return b""
         tile = im.tile[0]
-        im.tile = [tile._replace(args=tile.args.replace(";16B", ";16L"))]
+        raw_mode = str(tile.args)  # the PNG plugin's args is the raw mode, e.g. "RGB;16B"
+        im.tile = [tile._replace(args=raw_mode.replace(";16B", ";16L"))]
         im.load()
         return im.tobytes()
 
@@ -236,25 +248,28 @@ def _recompress(data: bytes, strip: str, keep_header: bool, palette: bool = Fals
     try:
         import oxipng
     except ImportError as exc:  # pragma: no cover - it is a declared dependency
-        raise RuntimeError("pyoxipng is not installed: pip install pyoxipng") from exc
+        raise MissingEngine("PNG recompression needs pyoxipng: pip install pyoxipng "
+                            '(or set images.png = "off")') from exc
     if strip == "safe":
         chunks = oxipng.StripChunks.keep([c.encode() for c in APPEARANCE_CHUNKS])
     else:
         chunks = oxipng.StripChunks.none()
-    options = {}
+    options: dict = {}
     if keep_header:
-        options = dict(
-            bit_depth_reduction=False, color_type_reduction=False,
-            grayscale_reduction=False, palette_reduction=False,
-        )
-    header = data[16:29]  # IHDR payload; read_chunks checked it comes first
-    depth, colour = header[8], header[9]
-    names = PALETTE_FILTERS if palette or colour == 3 or depth < 8 else ROW_FILTERS
-    filters = [getattr(oxipng.RowFilter, name) for name in names]
+        options = {"bit_depth_reduction": False, "color_type_reduction": False,
+                   "grayscale_reduction": False, "palette_reduction": False}
+    names = _filters(data[16:29], palette)  # IHDR payload; read_chunks checked it
     return oxipng.optimize_from_memory(
-        data, level=OXIPNG_LEVEL, filter=filters, strip=chunks,
-        deflate=oxipng.Deflaters.libdeflater(LIBDEFLATE_LEVEL), **options,
-    )
+        data, level=OXIPNG_LEVEL, filter=[getattr(oxipng.RowFilter, n) for n in names],
+        strip=chunks, deflate=oxipng.Deflaters.libdeflater(LIBDEFLATE_LEVEL), **options)
+
+
+def _filters(header: bytes, palette: bool) -> tuple[str, ...]:
+    """The row filters tried on an image with this IHDR payload."""
+    if _raw_size(header) > LARGE_RAW:
+        return LARGE_FILTERS
+    depth, colour = header[8], header[9]
+    return PALETTE_FILTERS if palette or colour == 3 or depth < 8 else ROW_FILTERS
 
 
 def _difference(chunks, before, candidate: bytes, strip: str) -> str | None:

@@ -145,4 +145,4 @@ def cycle_names_of(group, work, sources, settings) -> dict[str, str]:
     from assetpipe.modules import cycle_names
     external = {t: work.versioned[t] for m in group for t in work.deps[m] if t not in group}
     return cycle_names(group, work.plans, {k: s.abs_path for k, s in sources.items()}, external,
-                       settings.key(), settings.version_length)
+                       settings.key(), settings.versioning.length)

@@ -11,16 +11,21 @@ import os
 import posixpath
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from assetpipe import compress, naming
+from assetpipe import compress, naming, versioning
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
 from assetpipe.media_types import extension, is_compressible
-from assetpipe.policy import is_prehashed
-from assetpipe.transforms import Settings, minifies, transform_bundle, transform_file
+from assetpipe.policy import BROTLI, Twin, is_prehashed
+from assetpipe.transforms import (
+    Settings,
+    minifies,
+    optimizes_png,
+    transform_bundle,
+    transform_file,
+)
 from assetpipe.writer import VersionConflict, write_immutable
 
 
@@ -88,23 +93,16 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     prev = job.previous
     if prev and prev["input_hash"] == input_hash and outputs_exist(prev, output):
         return Built(**prev)
-    deps = dict(job.deps)
     results = Results(cache_folder(state_dir),
                       source_tag(hashlib.sha256(data).digest() for data in datas))
-    prehashed = not job.is_bundle and is_prehashed(job.logical_path, settings.prehashed)
+    prehashed = not job.is_bundle and is_prehashed(job.logical_path,
+                                                   settings.versioning.prehashed)
     pieces: list | None = [] if _maps(job, settings) and not prehashed else None
     warnings: list[str]
     if prehashed:  # the bundler's bytes and name: its own imports refer to that name
         content, warnings = datas[0], []
-    elif job.is_bundle:
-        members = list(zip([lg for lg, _ in job.inputs], datas))
-        content, warnings = transform_bundle(job.logical_path, members, settings, deps,
-                                             results.memo, pieces)
-    elif extension(job.logical_path) == ".png" and settings.png == "lossless":
-        content, warnings = _optimized_png(job.logical_path, datas[0], settings, results)
     else:
-        content, warnings = transform_file(job.logical_path, datas[0], settings, deps,
-                                           results.memo, pieces)
+        content, warnings = _transform(job, datas, settings, results, pieces)
     map_path = ""
     if pieces:
         content, map_path, map_warnings = _with_sourcemap(job.logical_path, content, pieces,
@@ -129,9 +127,22 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
     return built
 
 
+def _transform(job: Job, datas: list[bytes], settings: Settings, results: Results,
+               pieces: list | None) -> tuple[bytes, list[str]]:
+    """The output's bytes and warnings (`pieces` collects what a source map needs)."""
+    deps = dict(job.deps)
+    if job.is_bundle:
+        members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
+        return transform_bundle(job.logical_path, members, settings, deps, results.memo,
+                                pieces)
+    if optimizes_png(job.logical_path, settings):
+        return _optimized_png(job.logical_path, datas[0], settings, results)
+    return transform_file(job.logical_path, datas[0], settings, deps, results.memo, pieces)
+
+
 def _maps(job: Job, settings: Settings) -> bool:
     """A source map for a minified CSS file and a CSS bundle (JS: not yet)."""
-    return (settings.sourcemaps and extension(job.logical_path) == ".css"
+    return (settings.sourcemaps.enabled and extension(job.logical_path) == ".css"
             and (job.is_bundle or minifies(job.logical_path, settings)))
 
 
@@ -146,9 +157,9 @@ def _with_sourcemap(logical_path: str, content: bytes, pieces: list, settings: S
     except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
         return content, "", [f"{logical_path}: no source map: {exc}"]
     map_path = naming.versioned_name(logical_path + ".map",
-                                     naming.content_version(data, settings.version_length))
+                                     naming.content_version(data, settings.versioning.length))
     write_immutable(os.path.join(output, map_path), data)
-    if not settings.sourcemaps_hidden:
+    if not settings.sourcemaps.hidden:
         text += ("" if text.endswith("\n") else "\n") + sourcemap.comment(
             posixpath.basename(map_path))
     return text.encode("utf-8"), map_path, []
@@ -161,11 +172,11 @@ def _optimized_png(logical_path: str, data: bytes, settings: Settings,
     or reverted image, or another runner's result costs a read instead of
     seconds of oxipng.  An empty payload means the input was already the best;
     a warning (a broken file) is kept with the entry and re-reported."""
-    key = png_key(data, settings.strip)
+    key = png_key(data, settings.images.strip)
     found = results.lookup(key)
     if found is None:
         from assetpipe.images import optimize_png
-        result = optimize_png(data, settings.strip)
+        result = optimize_png(data, settings.images.strip)
         found = (b"" if result.content == data else result.content,
                  [result.warning] if result.warning else [])
         results.store(key, *found)
@@ -177,29 +188,21 @@ def _optimized_png(logical_path: str, data: bytes, settings: Settings,
 
 def _write_twins(built: Built, content: bytes, settings: Settings, output: str,
                  results: Results) -> None:
-    quality = compress.brotli_quality_for(
-        len(content), settings.brotli_quality, settings.brotli_large_quality)
-    wanted: list[tuple[str, str, str, Callable[[], bytes | None]]] = []
-    if settings.gzip:
-        wanted.append(("gzip", settings.gzip_suffix, gzip_key(content, settings.gzip_level),
-                       partial(compress.gzip_twin, content, settings.gzip_level)))
-    if settings.brotli:
-        wanted.append(("br", ".br", brotli_key(content, quality),
-                       partial(compress.brotli_twin, content, quality, quality)))
-    for encoding, suffix, key, make in wanted:
-        twin_path = built.versioned_path + suffix
+    for twin in compress.configured_twins(settings.compress):
+        twin_path = built.versioned_path + twin.suffix
         full = os.path.join(output, twin_path)
         try:
             size = os.stat(full).st_size   # twins are immutable like their file
         except FileNotFoundError:
-            packed = results.memo(key, partial(_or_empty, make),
-                                  partial(_twin_of, encoding, content))
+            packed = results.memo(_twin_key(twin, content, settings),
+                                  partial(_or_empty, twin, content, settings),
+                                  partial(_twin_of, twin.encoding, content))
             if not packed:
                 continue
             write_immutable(full, packed)
             size = len(packed)
-        built.encodings[encoding] = twin_path
-        built.encoded_sizes[encoding] = size
+        built.encodings[twin.encoding] = twin_path
+        built.encoded_sizes[twin.encoding] = size
 
 
 def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
@@ -209,23 +212,34 @@ def _write_versioned(job: Job, content: bytes, settings: Settings, output: str,
     already holds other bytes (a same-length edit with the same mtime:
     `cp -p`, normalised tarballs), the file falls back to its content hash."""
     versioned = job.versioned_path or naming.versioned_name(
-        job.logical_path, _version(content, job, settings))
+        job.logical_path, versioning.version(content, job, settings))
     try:
         return versioned, write_immutable(os.path.join(output, versioned), content)
     except VersionConflict:
         # An import cycle's names are fixed in advance (its members name each other).
-        if settings.version_strategy == "hash" or job.versioned_path:
+        if versioning.by_content(settings.versioning.strategy) or job.versioned_path:
             raise
     warnings.append(f"{job.logical_path}: {versioned} already holds other bytes (same "
-                    f"{settings.version_strategy} stamp, new content); versioned by content hash")
+                    f"{settings.versioning.strategy} stamp, new content); "
+                    "versioned by content hash")
     versioned = naming.versioned_name(
-        job.logical_path, naming.content_version(content, settings.version_length))
+        job.logical_path, naming.content_version(content, settings.versioning.length))
     return versioned, write_immutable(os.path.join(output, versioned), content)
 
 
-def _or_empty(make: Callable[[], bytes | None]) -> bytes:
+def _twin_key(twin: Twin, content: bytes, settings: Settings) -> str:
+    """A twin's cache key: its content and the one setting that shapes it."""
+    if twin == BROTLI:
+        quality = compress.brotli_quality_for(
+            len(content), settings.compress.brotli_quality,
+            settings.compress.brotli_large_quality)
+        return brotli_key(content, quality)
+    return gzip_key(content, settings.compress.gzip_level)
+
+
+def _or_empty(twin: Twin, content: bytes, settings: Settings) -> bytes:
     """A twin as a cache payload: empty when there is none (too little saved)."""
-    return make() or b""
+    return compress.make_twin(twin, content, settings.compress) or b""
 
 
 def _twin_of(encoding: str, content: bytes, packed: bytes) -> bool:
@@ -234,21 +248,9 @@ def _twin_of(encoding: str, content: bytes, packed: bytes) -> bool:
     return not packed or compress.expand(encoding, packed) == content
 
 
-def _version(content: bytes, job: Job, settings: Settings) -> str:
-    if settings.version_strategy == "mtime":
-        # The settings key is mixed in so a changed transform never reuses a
-        # name; the deps so a referenced file's new version renames its users.
-        seed = f"{job.mtime_ns}|{settings.key()}|{len(content)}|{job.deps!r}".encode()
-        return naming.content_version(seed, settings.version_length)
-    if settings.version_strategy == "git":
-        from assetpipe.gitversion import git_version
-        return git_version(job.commit, content, settings.version_length)
-    return naming.content_version(content, settings.version_length)
-
-
 def _input_hash(job: Job, datas: list[bytes]) -> str:
     h = hashlib.sha256(repr((job.deps, job.commit)).encode())
-    for (logical, _), data in zip(job.inputs, datas):
+    for (logical, _), data in zip(job.inputs, datas, strict=True):
         h.update(f"{logical}\0{len(data)}\0".encode())
         h.update(data)
     return h.hexdigest()

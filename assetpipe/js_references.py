@@ -19,6 +19,7 @@ because the tokenizer (`assetpipe.js_tokens`) never produces them as names.
 """
 from __future__ import annotations
 
+import collections
 import re
 
 from assetpipe.js_tokens import Tokens, tokenize
@@ -39,11 +40,10 @@ _MARGIN = 4096    # characters lexed past the last candidate
 
 def scan_js_modules(text: str, module: bool = False) -> list[Reference]:
     """Every module specifier and script URL in `text`, in text order."""
-    last = None
-    for last in _TRIGGER.finditer(text):
-        pass
-    if last is None:
+    tail = collections.deque(_TRIGGER.finditer(text), maxlen=1)  # keeps only the last match
+    if not tail:
         return []
+    last = tail[0]
     # Tokens past the last candidate are not needed (the costly part on a
     # big classic script whose only "from '" sits in a comment near the top);
     # the margin covers what follows a candidate (`, import.meta.url)`).

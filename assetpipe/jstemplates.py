@@ -24,7 +24,9 @@ def protect_templates(text: str, tokens=None) -> tuple[str, dict[str, str]]:
     nonce = 0
     while f"__assetpipe_tpl{nonce}_" in text:
         nonce += 1
-    out, saved, pos = [], {}, 0
+    out: list[str] = []
+    saved: dict[str, str] = {}
+    pos = 0
     for k, (start, end) in enumerate(spans):
         key = f'"__assetpipe_tpl{nonce}_{k}__"'
         saved[key] = text[start:end]

@@ -32,11 +32,13 @@ import os
 import threading
 from urllib.parse import quote
 
+from assetpipe.errors import AssetpipeError, ManifestError
+
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 
 
-class AssetNotFound(KeyError):
+class AssetNotFound(AssetpipeError, KeyError):
     """A logical name the manifest does not know."""
 
     def __init__(self, name: str, manifest_path: str):
@@ -63,7 +65,7 @@ class Manifest:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: str | os.PathLike, url_prefix: str | None = None) -> "Manifest":
+    def load(cls, path: str | os.PathLike, url_prefix: str | None = None) -> Manifest:
         """Read a manifest; `url_prefix` overrides the one recorded at build time."""
         path = os.fspath(path)
         stamp, data = _read(path)
@@ -165,8 +167,11 @@ def manifest_problem(doc: object) -> str | None:
 def _read(path: str) -> tuple[tuple, dict]:
     with open(path, "rb") as f:
         stamp = _stamp(os.fstat(f.fileno()))
-        data = json.loads(f.read())
+        try:
+            data = json.loads(f.read())
+        except ValueError as exc:  # bad JSON or UTF-8: a half-copied or hand-edited file
+            raise ManifestError(f"{path}: not a valid manifest ({exc})") from None
     problem = manifest_problem(data)
     if problem:
-        raise ValueError(f"{path}: not an assetpipe manifest: {problem}")
+        raise ManifestError(f"{path}: not an assetpipe manifest: {problem}")
     return stamp, data

@@ -21,19 +21,20 @@ from dataclasses import dataclass
 
 import jinja2
 
-from assetpipe import __version__, compress as twins
-from assetpipe.config import Compress, Config, Page
-from assetpipe.errors import BuildError, UsageError
+from assetpipe import __version__
+from assetpipe import compress as twins
+from assetpipe.config import Compress, Config
+from assetpipe.config_pages import Page
+from assetpipe.errors import AssetpipeError, BuildError, UsageError
 from assetpipe.jinja import install
 from assetpipe.manifest import MANIFEST_NAME, Manifest
 from assetpipe.media_types import is_compressible
-from assetpipe.policy import BROTLI, GZIP_SUFFIXES
 from assetpipe.writer import write_atomic
 
 AUTOESCAPE = ("html", "htm", "xml")
 
 
-class PageError(Exception):
+class PageError(AssetpipeError):
     """A page could not be produced; the message says why and where."""
 
 
@@ -55,6 +56,8 @@ class PageRenderer:
     def __init__(self, config: Config, dev: bool = False):
         """`config` must have a [pages] section (config.pages is not None);
         `dev` renders one tag per bundle member (`pages --dev`, never for publishing)."""
+        if config.pages is None:
+            raise UsageError(f"{config.config_path}: no [pages] section")
         self.config, self.settings, self.dev = config, config.pages, dev
         # StrictUndefined: a misspelt variable fails the page (keeping the last
         # good one) instead of publishing a silently blank section.
@@ -86,8 +89,8 @@ class PageRenderer:
         return PageResult(page.path, written=written)
 
     def _content(self, page: Page, context: dict | PageError) -> bytes:
-        if page.url:
-            return fetch_snapshot(page.url, self.settings.timeout)
+        if page.template is None:  # exactly one of template and url (config_pages)
+            return fetch_snapshot(page.url or "", self.settings.timeout)
         if isinstance(context, PageError):
             raise context
         self._load_manifest()
@@ -122,19 +125,25 @@ class PageRenderer:
         install(self.env, self.manifest, dev=self.dev)
 
 
+def _template_folder(env: jinja2.Environment) -> str:
+    """The folder templates are read from (PageRenderer's FileSystemLoader)."""
+    loader = env.loader
+    return loader.searchpath[0] if isinstance(loader, jinja2.FileSystemLoader) else "."
+
+
 def render_template(env: jinja2.Environment, name: str, context: dict, root: str) -> bytes:
     """The template rendered as UTF-8; PageError naming template file:line on failure."""
     try:
         return env.get_template(name).render(context).encode("utf-8")
     except jinja2.TemplateNotFound as exc:
         raise PageError(f"template {exc.name!r} not found in "
-                        f"{_relative(env.loader.searchpath[0], root)}") from None
+                        f"{_relative(_template_folder(env), root)}") from None
     except jinja2.TemplateSyntaxError as exc:
         where = f"{_relative(exc.filename, root)}:{exc.lineno}" if exc.filename else name
         raise PageError(f"{where}: template syntax error: {exc.message}") from None
     except Exception as exc:
         raise PageError(f"template {name} raised "
-                        f"{describe(exc, env.loader.searchpath[0], root)}") from None
+                        f"{describe(exc, _template_folder(env), root)}") from None
 
 
 def fetch_snapshot(url: str, timeout: float) -> bytes:
@@ -171,21 +180,15 @@ def publish_page(path: str, content: bytes, settings: Compress) -> bool:
 
 def page_twins(path: str, content: bytes, settings: Compress) -> dict[str, bytes | None]:
     """Twin suffix -> bytes, or None where there must be no twin (build's rules)."""
-    if not is_compressible(path):
-        return {}
-    gzipped = twins.gzip_twin(content, settings.gzip_level) if settings.gzip else None
-    brotlied = (twins.brotli_twin(content, settings.brotli_quality, settings.brotli_large_quality)
-                if settings.brotli else None)
-    # Every gzip suffix is listed: a twin under the one no longer configured is stale.
-    found: dict[str, bytes | None] = dict.fromkeys(GZIP_SUFFIXES)
-    found.update({settings.gzip_suffix: gzipped, BROTLI.suffix: brotlied})
-    return found
+    return twins.all_twins(content, settings) if is_compressible(path) else {}
 
 
 def load_context_function(spec: str, root: str) -> Callable[[], object]:
-    """Import "module:function" with the config's folder importable."""
+    """Import "module:function" with the config's folder importable while
+    it is imported (only then: it must not shadow the app's own modules)."""
     module_name, function_name = spec.split(":")
-    if root not in sys.path:
+    added = root not in sys.path
+    if added:
         sys.path.insert(0, root)
     try:
         module = importlib.import_module(module_name)
@@ -194,6 +197,9 @@ def load_context_function(spec: str, root: str) -> Callable[[], object]:
                 and (module_name + ".").startswith(exc.name + "."):
             raise UsageError(f"pages.context: no module {module_name!r} in {root}") from None
         raise BuildError(f"importing {module_name} raised {describe(exc, root)}") from None
+    finally:
+        if added:
+            sys.path.remove(root)
     function = getattr(module, function_name, None)
     if not callable(function):
         raise UsageError(f"pages.context: module {module_name!r} has no function "

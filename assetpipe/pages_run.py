@@ -21,7 +21,7 @@ def period(every: str | None, default: float) -> float:
         seconds = float(every)
     except ValueError:
         seconds = 0.0
-    from assetpipe.config import MIN_EVERY
+    from assetpipe.config_pages import MIN_EVERY
     if not MIN_EVERY <= seconds < float("inf"):
         raise UsageError(f"--every: {every!r} is not a number of seconds of at least "
                          f"{MIN_EVERY:g}")
@@ -30,6 +30,7 @@ def period(every: str | None, default: float) -> float:
 
 def echo_schedule(config, unit_name: str | None, period: float) -> None:
     import shutil
+
     from assetpipe import schedule
     # An absolute program path: systemd and cron run with a minimal PATH.
     program = shutil.which("assetpipe")

@@ -135,9 +135,9 @@ def plan_links(logical: str, members: list[str], is_bundle: bool,
     """The links that matter for one output: sourcemap comments only survive
     in a single file copied unminified (the contract's source-map rule).
     A prehashed file is copied as it is: its references are left alone."""
-    if not is_bundle and is_prehashed(logical, settings.prehashed):
+    if not is_bundle and is_prehashed(logical, settings.versioning.prehashed):
         return []
-    out = []
+    out: list[Link] = []
     for member in members:
         keeps_map = not is_bundle and not minifies(member, settings)
         out.extend(link for link in links.get(member, ())

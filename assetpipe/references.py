@@ -29,10 +29,23 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from assetpipe.css_tokens import (
-    NAME_CHAR, consume_name, consume_string, consume_url, serialise_string, serialise_url,
-    skip_whitespace_and_comments, valid_escape)
+    NAME_CHAR,
+    consume_name,
+    consume_string,
+    consume_url,
+    serialise_string,
+    serialise_url,
+    skip_whitespace_and_comments,
+    valid_escape,
+)
 from assetpipe.urlpaths import (  # re-exported: one import for the graph
-    is_local, is_root_relative, rebase, relative_url, resolve, split_url)
+    is_local,
+    is_root_relative,
+    rebase,
+    relative_url,
+    resolve,
+    split_url,
+)
 
 __all__ = [
     "Reference", "scan_css", "scan_js", "rewrite",
@@ -243,7 +256,7 @@ _COMMENT_UNSAFE = re.compile(r"[\s*]")
 def _serialise(text: str, ref: Reference, url: str) -> str:
     """The new token for `ref`, in the same form (and quote) as the old one."""
     if ref.kind == "sourcemap":  # inside a comment: no whitespace, no `*/`
-        return _COMMENT_UNSAFE.sub(lambda m: "%%%02X" % ord(m.group()), url)
+        return _COMMENT_UNSAFE.sub(lambda m: f"%{ord(m.group()):02X}", url)
     first = text[ref.start]
     if first in "\"'":
         return serialise_string(url, first)
@@ -261,7 +274,8 @@ def rewrite(text: str,
     parentheses, backslashes, control characters).
     """
     pairs = replacements.items() if isinstance(replacements, Mapping) else replacements
-    out, pos = [], 0
+    out: list[str] = []
+    pos = 0
     for ref, url in sorted(pairs, key=lambda pair: pair[0].start):
         if ref.start < pos:
             raise ValueError(f"overlapping references at line {ref.line}")

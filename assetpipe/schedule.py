@@ -19,7 +19,7 @@ from contextlib import contextmanager
 UNIT_NAME = re.compile(r"[A-Za-z0-9:_.-]+")
 
 
-def run_every(period: float, tick: Callable[[], None], stop: threading.Event) -> None:
+def run_every(period: float, tick: Callable[[], object], stop: threading.Event) -> None:
     """Call `tick()` every `period` seconds, start to start, until `stop` is set.
 
     Measuring start to start keeps the schedule from drifting by the tick's

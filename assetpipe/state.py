@@ -9,6 +9,7 @@ it at start means the last build was killed and temp files need sweeping.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import operator
@@ -131,7 +132,5 @@ def write_marker(state_dir: str, name: str, text: str) -> None:
 
 
 def remove_marker(state_dir: str, name: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(os.path.join(state_dir, name))
-    except FileNotFoundError:
-        pass

@@ -159,7 +159,7 @@ def _keep_set(target, remote: dict, manifest: dict | None, manifest_bytes: bytes
     """Paths named by the current manifest and the newest keep-1 other synced ones."""
     if keep is None:
         return None
-    if manifest is None:
+    if manifest is None or manifest_bytes is None:
         raise UsageError("--prune needs a manifest.json in the source folder")
     sha = hashlib.sha256(manifest_bytes).hexdigest()
     refs = manifest_paths(manifest)

@@ -24,7 +24,12 @@ from assetpipe.history import next_entry_name, order_key
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.media_types import content_type_header
 from assetpipe.policy import (
-    BROTLI, GZIP_SUFFIXES, IMMUTABLE_CACHE_CONTROL, STATE_DIR, is_versioned, short_cache_control,
+    BROTLI,
+    GZIP_SUFFIXES,
+    IMMUTABLE_CACHE_CONTROL,
+    STATE_DIR,
+    is_versioned,
+    short_cache_control,
     twin_suffix,
 )
 

@@ -17,8 +17,8 @@ import os
 from collections.abc import Sequence
 
 from assetpipe.errors import BuildError, UsageError
-from assetpipe.sync_plan import HISTORY_PREFIX, STATE_PREFIX, ObjectMeta, RemoteObject
 from assetpipe.policy import TEMP_PREFIX
+from assetpipe.sync_plan import HISTORY_PREFIX, STATE_PREFIX, ObjectMeta, RemoteObject
 from assetpipe.writer import remove_temp_files, write_atomic
 
 DELETE_BATCH = 1000   # DeleteObjects takes at most 1000 keys per request
@@ -93,11 +93,10 @@ class FolderTarget:
             write_atomic(path, body)
             return _stat_object(os.stat(path)).etag
 
-    def delete(self, keys: list[str]) -> None:
+    def delete(self, keys: Sequence[str]) -> None:
         for key in keys:
-            with self._errors(key):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(self._path(key))
+            with self._errors(key), contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path(key))
 
     @contextlib.contextmanager
     def _errors(self, key: str):

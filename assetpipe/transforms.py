@@ -10,9 +10,10 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 from assetpipe import minify
+from assetpipe.config import Compress, Images, Minify, Sourcemaps, Versioning
 from assetpipe.errors import BuildError
 from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
@@ -26,24 +27,15 @@ Memo = Callable[[str, Callable[[], bytes]], bytes]
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything that changes an output's bytes; its key() is part of every cache key."""
+    """The config sections that shape an output's bytes, passed whole; its
+    key() is part of every cache key.  The defaults are frozen, so shared."""
 
-    minify_js: bool = True
-    minify_css: bool = True
-    png: str = "lossless"
-    strip: str = "safe"
-    gzip: bool = True
-    gzip_level: int = 9
-    gzip_suffix: str = ".gzip"
-    brotli: bool = False
-    brotli_quality: int = 11
-    brotli_large_quality: int = 9
-    version_strategy: str = "hash"
-    version_length: int = 10
-    refs: RefPolicy = field(default_factory=RefPolicy)
-    prehashed: tuple[str, ...] = ()   # [versioning] prehashed: copied as they are, names kept
-    sourcemaps: bool = False
-    sourcemaps_hidden: bool = False
+    minify: Minify = Minify()
+    compress: Compress = Compress()
+    images: Images = Images()
+    versioning: Versioning = Versioning()
+    refs: RefPolicy = RefPolicy()
+    sourcemaps: Sourcemaps = Sourcemaps()
 
     def key(self) -> str:
         return _settings_key(self)
@@ -54,10 +46,14 @@ def _settings_key(settings: Settings) -> str:
     # Cached: the PNG engine's version comes from package metadata (~0.5 ms),
     # and the mtime strategy asks once per job.
     from assetpipe import __version__
-    text = repr(sorted(asdict(settings).items())) + __version__ + TOOL_EPOCH
-    if settings.png == "lossless":  # a new engine release may change the bytes
+    # keep_unversioned only decides which plain copies are written: no bytes.
+    shaping = (settings.minify, settings.compress, settings.images, settings.refs,
+               settings.versioning.strategy, settings.versioning.length,
+               settings.versioning.prehashed, settings.sourcemaps)
+    text = repr(shaping) + __version__ + TOOL_EPOCH
+    if settings.images.png == "lossless":  # a new engine release may change the bytes
         from assetpipe.images import png_settings_key
-        text += png_settings_key(settings.strip)
+        text += png_settings_key(settings.images.strip)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -75,7 +71,11 @@ def minifies(logical_path: str, settings: Settings) -> bool:
     ext = extension(logical_path)
     if minify.is_preminified(logical_path):
         return False
-    return (is_js(logical_path) and settings.minify_js) or (ext == ".css" and settings.minify_css)
+    return (is_js(logical_path) and settings.minify.js) or (ext == ".css" and settings.minify.css)
+
+
+def optimizes_png(logical_path: str, settings: Settings) -> bool:
+    return extension(logical_path) == ".png" and settings.images.png == "lossless"
 
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
@@ -98,9 +98,9 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         if pieces is not None:
             pieces.append(Piece(logical_path, original, text, final))
         return final.encode("utf-8"), warnings
-    if extension(logical_path) == ".png" and settings.png == "lossless":
+    if optimizes_png(logical_path, settings):
         from assetpipe.images import optimize_png
-        result = optimize_png(data, settings.strip)
+        result = optimize_png(data, settings.images.strip)
         warnings = [f"{logical_path}: {result.warning}"] if result.warning else []
         return result.content, warnings
     return data, []

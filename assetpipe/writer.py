@@ -7,6 +7,7 @@ removes.
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -90,7 +91,7 @@ def remove_temp_files(top: str, only_dead: bool = False) -> int:
     """Delete temp files a killed build left under `top`; returns how many.
     `only_dead` spares those of a process still running (see temp_owner_alive)."""
     removed = 0
-    for folder, dirs, files in os.walk(top):
+    for folder, _dirs, files in os.walk(top):
         for name in files:
             if name.startswith(TEMP_PREFIX) and not (only_dead and temp_owner_alive(name)):
                 remove_file(os.path.join(folder, name))
@@ -121,7 +122,7 @@ class OutputLock:
         self.path = output
         self._fd: int | None = None
 
-    def __enter__(self) -> "OutputLock":
+    def __enter__(self) -> OutputLock:
         os.makedirs(self.path, exist_ok=True)
         fd = os.open(self.path, os.O_RDONLY | os.O_DIRECTORY)
         try:
@@ -144,7 +145,5 @@ class OutputLock:
 
 def remove_file(path: str) -> None:
     """Delete a file if it is there."""
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)
-    except OSError:
-        pass

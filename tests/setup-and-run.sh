@@ -11,7 +11,9 @@
 #    (pip runs again only when pyproject.toml changed);
 # 4. the public corpus into $ASSETPIPE_CORPUS (default ~/.cache/assetpipe/corpus)
 #    with tests/corpus/fetch.py;
-# 5. pytest, then a check of its JUnit report: any skipped test, or no test at
+# 5. ruff and mypy over assetpipe/ (configured in pyproject.toml): a finding
+#    fails the run before any test;
+# 6. pytest, then a check of its JUnit report: any skipped test, or no test at
 #    all, fails the run (integration tests must really run).
 # Each step is a no-op when its result is already there.  CI runs exactly this.
 set -euo pipefail
@@ -96,7 +98,9 @@ install_acorn
 make_venv
 .venv/bin/python tests/corpus/fetch.py "$ASSETPIPE_CORPUS"
 
-# Static checks (ruff, mypy) go here, before the tests.
+say "ruff check assetpipe; mypy"
+.venv/bin/ruff check --quiet assetpipe
+.venv/bin/mypy
 
 junit=.venv/junit.xml
 rm -f "$junit"

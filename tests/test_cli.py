@@ -106,3 +106,20 @@ def test_output_path_that_is_a_file_is_one_line_error(tmp_path, capsys):
     assert main(["build", "--config", str(cfg)]) == 1
     err = capsys.readouterr().err
     assert err == f"error: {tmp_path / 'out'}: File exists\n"
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_debug_is_accepted_by_every_command_and_shows_the_traceback(tmp_path, capsys, where):
+    # `clean --debug` was "No such option" (exit 2); now every command takes
+    # it, and an error then carries its traceback before the one-line message.
+    missing = str(tmp_path / "nowhere.toml")
+    commands = [[c] for c in ("clean", "build", "apache", "nginx", "caddy", "pages")]
+    for command in [*commands, ["sync", "dest"]]:
+        args = [*command, "--config", missing]
+        argv = [*args, "--debug"] if where == "after" else ["--debug", *args]
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "Traceback (most recent call last)" in err, (argv, err)
+        assert err.rstrip().endswith(f"error: config file {missing} does not exist"), err
+    assert main(["clean", "--config", missing]) == 2
+    assert "Traceback" not in capsys.readouterr().err  # and without it, none

@@ -4,12 +4,13 @@ from __future__ import annotations
 import pytest
 
 from assetpipe.errors import BuildError
+from assetpipe.config import References
 from assetpipe.graph import Link, RefPolicy, levels, report_problems, resolve_link, rewrite_text
 from assetpipe.references import scan_css, scan_js
 
 ERROR = RefPolicy()
-WARN = RefPolicy(missing="warn")
-RESOLVE = RefPolicy(root_relative="resolve", root_path="/static/")
+WARN = RefPolicy(References(missing="warn"))
+RESOLVE = RefPolicy(References(root_relative="resolve"), root_path="/static/")
 
 
 def link_for(css: str, known=(), policy=ERROR, where="css/site.css"):
@@ -85,7 +86,7 @@ def test_missing_sourcemap_warns_by_default_and_can_be_an_error():
     assert warning.startswith("js/a.min.js:2: 'a.min.js.map' not found")
     assert warning.endswith("sourceMappingURL comment dropped")
     with pytest.raises(BuildError, match="js/a.min.js:2:"):
-        report_problems(links, RefPolicy(missing_sourcemap="error"))
+        report_problems(links, RefPolicy(References(missing_sourcemap="error")))
 
 
 def test_no_problems_no_warnings():

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from assetpipe.cli import main
+from assetpipe.config import Images, Minify
 from assetpipe.transforms import Settings, transform_bundle, transform_file
 from conftest import load_manifest, write_config, write_tree
 
@@ -46,13 +47,13 @@ def test_preminified_and_binary_files_pass_through_unchanged():
     data = b"var  a = 1;  // keep me\n"
     assert transform_file("a.min.js", data, Settings(), {}) == (data, [])
     png = b"\x89PNG\r\n\x1a\n\xff\xfe"
-    assert transform_file("x.png", png, Settings(png="off"), {}) == (png, [])
+    assert transform_file("x.png", png, Settings(images=Images(png="off")), {}) == (png, [])
 
 
 def test_minify_off_keeps_bytes():
     data = b"var  a = 1;  /* comment */\n"
-    assert transform_file("a.js", data, Settings(minify_js=False), {}) == (data, [])
-    assert transform_file("a.css", b"a {  }\n", Settings(minify_css=False), {}) == (b"a {  }\n", [])
+    assert transform_file("a.js", data, Settings(minify=Minify(js=False)), {}) == (data, [])
+    assert transform_file("a.css", b"a {  }\n", Settings(minify=Minify(css=False)), {}) == (b"a {  }\n", [])
 
 
 def test_bundle_members_minified_individually_and_joined():

@@ -24,7 +24,7 @@ SETTING = "ASSETPIPE_MANIFEST"
 
 
 class Assetpipe:
-    def __init__(self, app=None):
+    def __init__(self, app=None) -> None:
         self.helpers: AssetHelpers | None = None
         if app is not None:
             self.init_app(app)
