@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
-from assetpipe.errors import AssetpipeError, BuildError, UsageError
+from assetpipe.errors import AssetpipeError, BuildError
 from assetpipe.manifest import MANIFEST_NAME
 from assetpipe.sources import SourceFile, scan_sources
 from assetpipe.statedir import prepare_state_dir
@@ -60,12 +60,7 @@ def build(config: Config, workers: int | None = None, progress=None,
     it is found from the working tree."""
     started = time.perf_counter()
     output, state_dir = config.output, config.state_dir
-    if origin is None and uses_git(config.versioning.strategy):
-        origin = gitinfo.find_origin(config.source)
-        if origin is None:
-            raise UsageError(f'versioning.strategy = "git": the source folder {config.source} '
-                             'is not in a git repository; run `git init` and commit, or use '
-                             'strategy "hash"')
+    origin = gitinfo.origin_for(config.source, config.versioning.strategy, origin)
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
@@ -82,19 +77,23 @@ def build(config: Config, workers: int | None = None, progress=None,
                                seconds=time.perf_counter() - started,
                                budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
-            remove_temp_files(output)
-            remove_temp_files(state_dir)
+            _sweep(output, state_dir, only_dead=False)
         state.write_marker(state_dir, "building", str(os.getpid()))
         trusted = building is None and intact and not uses_git(config.versioning.strategy)
         report = _build_safely(
             config, sources, workers or os.cpu_count() or 1, progress, origin,
             lambda: state.fingerprint(inputs, _manifest_stat(output)), trusted)
         if building is not None:   # workers orphaned by the kill have exited by now
-            remove_temp_files(output, only_dead=True)
-            remove_temp_files(state_dir, only_dead=True)
+            _sweep(output, state_dir, only_dead=True)
         state.remove_marker(state_dir, "building")
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _sweep(output: str, state_dir: str, only_dead: bool) -> None:
+    """Temp files a killed build left in the output and the state folder."""
+    remove_temp_files(output, only_dead=only_dead)
+    remove_temp_files(state_dir, only_dead=only_dead)
 
 
 def _build_safely(config: Config, sources: dict[str, SourceFile], workers: int, progress,
@@ -171,11 +170,7 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     from assetpipe import cache_build, incremental, modules, plan
     from assetpipe.runner import Runner
     settings = settings_for(config)
-    store.begin()
-    if store.meta().get("settings") != settings.key():
-        store.reset({})       # made with other settings: nothing in it applies
-        trusted = False
-    trusted = trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)
+    trusted = _store_applies(config, store, settings.key(), trusted)
     plans = plan.outputs(config, sources)
     work = incremental.find_work(store, sources, plans, trusted)
     incremental.plan_work(work, store, sources, settings)
@@ -208,6 +203,16 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
     report.warnings.extend(cache_warnings)
     return report, breaches
+
+
+def _store_applies(config: Config, store, settings_key: str, trusted: bool) -> bool:
+    """Open the build's transaction; True when the store may steer an
+    incremental build (same settings and config, no whole-site feature)."""
+    store.begin()
+    if store.meta().get("settings") != settings_key:
+        store.reset({})       # made with other settings: nothing in it applies
+        return False
+    return trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)
 
 
 def _whole(config: Config) -> bool:

@@ -192,3 +192,17 @@ def _find_gitdir(folder: str) -> str | None:
         if parent == folder:
             return None
         folder = parent
+
+
+def origin_for(source: str, strategy: str, origin: Origin | None) -> Origin | None:
+    """The commit the sources are, for the "git" strategy: `origin` (build
+    --ref), else the working tree's; a usage error outside a repository."""
+    from assetpipe.versioning import uses_git
+    if origin is not None or not uses_git(strategy):
+        return origin
+    found = find_origin(source)
+    if found is None:
+        raise UsageError(f'versioning.strategy = "git": the source folder {source} '
+                         'is not in a git repository; run `git init` and commit, or use '
+                         'strategy "hash"')
+    return found
