@@ -12,7 +12,6 @@ travel in packs), which an RNG at 10% would often leave untouched.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
 import struct
 import threading
@@ -20,7 +19,7 @@ import urllib.parse
 from http.server import ThreadingHTTPServer
 
 import s3server
-from s3server import HOP_BY_HOP, S3_500
+from s3server import S3_500, forward
 
 FAULTS = ("500", "reset", "hang")
 
@@ -68,7 +67,6 @@ class _Handler(s3server._Handler):
 
     def _handle(self) -> None:
         body = self._body()
-        chunked = self.headers.get("Transfer-Encoding", "").lower() == "chunked"
         fault = self.proxy.choose()
         if fault == "reset":
             # SO_LINGER 0: close() sends RST, the client sees "connection reset".
@@ -82,18 +80,7 @@ class _Handler(s3server._Handler):
             return
         if fault == "500":
             return self._reply(500, {"Content-Type": "application/xml"}, S3_500)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        if chunked:
-            headers["Content-Length"] = str(len(body))
-        up = self.proxy.upstream
-        conn = http.client.HTTPConnection(up.hostname, up.port, timeout=60)
-        try:
-            conn.request(self.command, self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
-        finally:
-            conn.close()
+        resp, out, data = forward(self, self.proxy.upstream, body)
         self._reply(resp.status, out, data)
 
     def _reply(self, status: int, headers: dict, data: bytes) -> None:

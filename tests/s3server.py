@@ -184,17 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._drop(record)
         if fault == "500":
             return self._send(record, 500, {"Content-Type": "application/xml"}, S3_500)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            headers["Content-Length"] = str(len(body))
-        conn = http.client.HTTPConnection(proxy.upstream.hostname, proxy.upstream.port, timeout=60)
-        try:
-            conn.request(self.command, self.path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
-            out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
-        finally:
-            conn.close()
+        resp, out, data = forward(self, proxy.upstream, body)
         if fault == "drop-after":
             return self._drop(record)
         if self.command != "HEAD":
@@ -234,3 +224,21 @@ def restore_env(previous: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def forward(handler: BaseHTTPRequestHandler, upstream: urllib.parse.SplitResult,
+            body: bytes) -> tuple[http.client.HTTPResponse, dict, bytes]:
+    """Send the handler's request (its body already read, de-chunked) on to
+    `upstream`: the response, its end-to-end headers and its body."""
+    headers = {k: v for k, v in handler.headers.items() if k.lower() not in HOP_BY_HOP}
+    if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        headers["Content-Length"] = str(len(body))
+    conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=60)
+    try:
+        conn.request(handler.command, handler.path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        out = {k: v for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP}
+    finally:
+        conn.close()
+    return resp, out, data
