@@ -21,15 +21,11 @@ from pathlib import Path
 import jinja2
 import pytest
 import test_servers
-from apache_httpd import free_port, world_readable_tmpdir
+from apache_httpd import world_readable_tmpdir
 from conftest import missing_tool, write_tree
 from test_servers import SERVERS
-from web_servers import serve_rules
 
 from assetpipe import Manifest
-from assetpipe.build import build
-from assetpipe.cli import main
-from assetpipe.config import load_config
 from assetpipe.jinja import install
 
 pytestmark = pytest.mark.integration
@@ -93,17 +89,11 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def asset_origin(kind: str, cors: str):
     """Origin B: build with url_prefix on PORT_B, write `kind`'s rules, start it."""
     workdir = world_readable_tmpdir(f"assetpipe-cors-{kind}-")
-    port = free_port()
     write_tree(workdir / "static", SOURCES)
-    config_path = workdir / "assetpipe.toml"
-    config_path.write_text(f'source = "static"\noutput = "out"\n'
-                           f'url_prefix = "http://127.0.0.1:{port}/static/"\n'
-                           f'[serve]\ncors = "{cors}"\n[nginx]\nlisten = "127.0.0.1:{port}"\n')
-    config = load_config(str(config_path))
-    build(config, workers=1)
-    rules = workdir / f"rules.{kind}"
-    assert main([kind, "--config", str(config_path), "-o", str(rules)]) == 0
-    return Path(config.output), serve_rules(kind, rules, workdir, port)
+    config, server = test_servers.serve_built(kind, workdir, lambda port: (
+        f'source = "static"\noutput = "out"\nurl_prefix = "http://127.0.0.1:{port}/static/"\n'
+        f'[serve]\ncors = "{cors}"\n[nginx]\nlisten = "127.0.0.1:{port}"\n'))
+    return Path(config.output), server
 
 
 def load_in_chromium(chromium: str, page_root: Path, page_url: str, output: Path,
