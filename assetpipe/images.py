@@ -20,6 +20,7 @@ from io import BytesIO
 from PIL import Image, ImageFile
 
 from assetpipe.errors import MissingEngine
+from assetpipe.png_effort import OXIPNG_LEVEL, choose_effort, effort_key, raw_size
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -39,26 +40,11 @@ APPEARANCE_CHUNKS = (
 )
 STRIP_MODES = ("safe", "none")
 
-# Measured on the 698-PNG corpus (benchmarks/RESULTS-png.md): level 2 trying
-# only these four row filters (palette and <8-bit images: none, as the PNG spec
-# advises) saves 6.8% with libdeflate 11. The time not spent on files a strong
-# optimiser has already been over (see _already_optimised) pays for libdeflate
-# 12 (7.0%); higher levels or zopfli win a little more but cost 2-10x the time.
-OXIPNG_LEVEL = 2
-ROW_FILTERS: tuple[str, ...] = ("NoOp", "Sub", "Up", "MinSum")
-PALETTE_FILTERS: tuple[str, ...] = ("NoOp",)
-LIBDEFLATE_LEVEL = 12
 # Skip a file whose IDAT is already this much smaller than zlib -6 makes its
 # own filtered rows and that has no chunk to strip (corpus: 374 files, ~2.3 s
-# CPU, 33 bytes lost).
+# CPU, 33 bytes lost).  The filters and levels oxipng gets: png_effort.
 DONE_RATIO = 0.97
 DONE_CHECK_MAX_RAW = 300_000
-# Effort budget: on large images (a 1280x800 screenshot is ~3 MB of rows)
-# oxipng's time grows with the raw size while filters stop paying (flat UI
-# and text compress best unfiltered): above LARGE_RAW only NoOp is tried
-# (docs/png.md).  No timeout: its result would depend on the machine's load.
-LARGE_RAW = 1_000_000
-LARGE_FILTERS: tuple[str, ...] = ("NoOp",)
 ENGINE_VERSION = 8  # bump when the verification or the settings above change
 
 
@@ -82,9 +68,7 @@ def png_settings_key(strip: str = "safe") -> str:
 
     return (
         f"png:v{ENGINE_VERSION}:pyoxipng-{version('pyoxipng')}:strip={strip}"
-        f":level={OXIPNG_LEVEL}:filters={','.join(ROW_FILTERS)}/{','.join(PALETTE_FILTERS)}"
-        f":libdeflate={LIBDEFLATE_LEVEL}:done<{DONE_RATIO}@{DONE_CHECK_MAX_RAW}"
-        f":large>{LARGE_RAW}={','.join(LARGE_FILTERS)}"
+        f":{effort_key()}:done<{DONE_RATIO}@{DONE_CHECK_MAX_RAW}"
     )
 
 
@@ -208,19 +192,12 @@ def _low_bytes(data: bytes) -> bytes:
         return im.tobytes()
 
 
-def _raw_size(header: bytes) -> int:
-    """Bytes of filtered rows in a non-interlaced image with this IHDR payload."""
-    width, height, depth, colour, _, _, _ = struct.unpack(">IIBBBBB", header)
-    channels = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}.get(colour, 4)
-    return height * (1 + (width * channels * depth + 7) // 8)
-
-
 def _already_optimised(chunks, strip: str) -> bool:
     """True when the file looks done: nothing to strip and an IDAT at least
     3% smaller than zlib -6 makes its own filtered rows (a strong deflater such
     as zopfli has been over it), so oxipng is not worth its time."""
     extra = {k for k, _ in chunks if k[0].islower()} - set(APPEARANCE_CHUNKS)
-    if (strip == "safe" and extra) or _raw_size(chunks[0][1]) > DONE_CHECK_MAX_RAW:
+    if (strip == "safe" and extra) or raw_size(chunks[0][1]) > DONE_CHECK_MAX_RAW:
         return False
     idat = b"".join(p for k, p in chunks if k == "IDAT")
     try:
@@ -258,18 +235,10 @@ def _recompress(data: bytes, strip: str, keep_header: bool, palette: bool = Fals
     if keep_header:
         options = {"bit_depth_reduction": False, "color_type_reduction": False,
                    "grayscale_reduction": False, "palette_reduction": False}
-    names = _filters(data[16:29], palette)  # IHDR payload; read_chunks checked it
+    effort = choose_effort(read_chunks(data), palette)
     return oxipng.optimize_from_memory(
-        data, level=OXIPNG_LEVEL, filter=[getattr(oxipng.RowFilter, n) for n in names],
-        strip=chunks, deflate=oxipng.Deflaters.libdeflater(LIBDEFLATE_LEVEL), **options)
-
-
-def _filters(header: bytes, palette: bool) -> tuple[str, ...]:
-    """The row filters tried on an image with this IHDR payload."""
-    if _raw_size(header) > LARGE_RAW:
-        return LARGE_FILTERS
-    depth, colour = header[8], header[9]
-    return PALETTE_FILTERS if palette or colour == 3 or depth < 8 else ROW_FILTERS
+        data, level=OXIPNG_LEVEL, filter=[getattr(oxipng.RowFilter, n) for n in effort.filters],
+        strip=chunks, deflate=oxipng.Deflaters.libdeflater(effort.libdeflate), **options)
 
 
 def _difference(chunks, before, candidate: bytes, strip: str) -> str | None:
