@@ -22,6 +22,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from assetpipe import cache_packs
 from assetpipe.writer import write_atomic
 
 KINDS = ("png", "min", "gzip", "br")
@@ -121,6 +122,20 @@ def decode_entry(key: str, blob: bytes) -> tuple[bytes, list[str]] | None:
     return (payload, warnings) if ok else None
 
 
+def _read_blob(folder: str, key: str) -> bytes | None:
+    """The stored blob for `key`: its entry file, else a fetched pack's slice."""
+    try:
+        with open(entry_path(folder, key), "rb") as f:
+            return f.read()
+    except OSError:
+        return cache_packs.read(folder, key)
+
+
+def has(folder: str, key: str) -> bool:
+    """Is there a blob for `key` (not yet verified)?"""
+    return os.path.exists(entry_path(folder, key)) or key in cache_packs.index(folder)
+
+
 @dataclass
 class Results:
     """One job's view of the local cache: what it found, what it computed.
@@ -137,10 +152,8 @@ class Results:
     rejected: list[str] = field(default_factory=list)
 
     def lookup(self, key: str) -> tuple[bytes, list[str]] | None:
-        try:
-            with open(entry_path(self.folder, key), "rb") as f:
-                blob = f.read()
-        except OSError:
+        blob = _read_blob(self.folder, key)
+        if blob is None:
             return None
         found = decode_entry(key, blob)
         if found is None:
