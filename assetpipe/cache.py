@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from assetpipe import cache_packs
 from assetpipe.writer import write_atomic
 
-KINDS = ("png", "min", "gzip", "br")
+# "scan": the references found in a CSS/JS text (graph.scan), cheap per file
+# but the bulk of a build whose other results are all cached.
+KINDS = ("png", "min", "gzip", "br", "scan")
 ENTRY_MAGIC = b"APC1 "
 # Bump when a kind's computation changes its output for the same input.
-RECIPES = {"png": "1", "min": "1", "gzip": "1", "br": "1"}
+RECIPES = {"png": "1", "min": "1", "gzip": "1", "br": "1", "scan": "1"}
 
 
 def cache_folder(state_dir: str) -> str:
@@ -48,6 +50,9 @@ def _recipe(kind: str, setting: str) -> str:
 
         from assetpipe.transforms import TOOL_EPOCH  # our template shielding shapes it
         engine = f"rjsmin {rjsmin.__version__} rcssmin {rcssmin.__version__} {TOOL_EPOCH}"
+    elif kind == "scan":
+        from assetpipe.graph import SCANNER_EPOCH
+        engine = f"scanner {SCANNER_EPOCH}"
     elif kind == "gzip":
         import zlib
         engine = f"zlib {zlib.ZLIB_RUNTIME_VERSION}"
@@ -70,6 +75,12 @@ def png_key(data: bytes, strip: str) -> str:
 def text_key(extension: str, text: str) -> str:
     """Minified text: only the minifier (chosen by extension) and the text."""
     return _key("min", extension, text.encode("utf-8", "surrogatepass"))
+
+
+def scan_key(syntax: str, text: str) -> str:
+    """References in a text: only the scanner (chosen by `syntax`: css, js,
+    or mjs, a module) and the text."""
+    return _key("scan", syntax, text.encode("utf-8", "surrogatepass"))
 
 
 def gzip_key(content: bytes, level: int) -> str:
@@ -160,17 +171,24 @@ class Results:
             self.rejected.append(key)
         return found
 
+    def reuse(self, key: str, compute: Callable[[], bytes],
+              check: Callable[[bytes], bool] | None = None) -> bytes:
+        """memo() for a result this build has looked up already (a job's
+        rescan of a text the plan scanned): a hit is not counted again."""
+        return self.memo(key, compute, check, counted=False)
+
     def store(self, key: str, payload: bytes, warnings: Iterable[str] = ()) -> None:
         self.computed.append(key)
         write_atomic(entry_path(self.folder, key), encode_entry(key, payload, warnings))
 
     def memo(self, key: str, compute: Callable[[], bytes],
-             check: Callable[[bytes], bool] | None = None) -> bytes:
+             check: Callable[[bytes], bool] | None = None, counted: bool = True) -> bytes:
         """The cached payload for `key` (passing `check`, if given), else
         compute() — stored for next time."""
         found = self.lookup(key)
         if found is not None and (check is None or check(found[0])):
-            self.hits.append(key)
+            if counted:
+                self.hits.append(key)
             return found[0]
         if found is not None:
             self.rejected.append(key)
@@ -179,12 +197,12 @@ class Results:
         return payload
 
 
-def count(built: Iterable, fetched: set[str]) -> dict[str, dict[str, int]]:
+def count(ledgers: Iterable[Results], fetched: set[str]) -> dict[str, dict[str, int]]:
     """Per kind: local hits, remote hits (keys this build fetched), computed."""
     counts = {kind: {"local": 0, "remote": 0, "computed": 0} for kind in KINDS}
-    for b in built:
-        for key in b.cache_hits:
+    for results in ledgers:
+        for key in results.hits:
             counts[kind_of(key)]["remote" if key in fetched else "local"] += 1
-        for key in b.cache_computed:
+        for key in results.computed:
             counts[kind_of(key)]["computed"] += 1
     return counts

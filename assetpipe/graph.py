@@ -10,8 +10,11 @@ bytes, covers them.
 """
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from assetpipe import references as refs
 from assetpipe.config import References
@@ -20,6 +23,11 @@ from assetpipe.js_references import scan_js_modules
 from assetpipe.media_types import extension
 
 JS_EXTENSIONS = (".js", ".mjs", ".cjs")
+# Bump when scan() finds other references in the same text (references.py,
+# js_references.py, js_tokens.py): cached scans are keyed by it (cache.scan_key).
+SCANNER_EPOCH = "1"
+# `memo(key, compute, check)`: a cached result for key, else compute() (cache.Results).
+Memo = Callable[..., bytes]
 # Reference kinds found in JS (assetpipe.js_references); a module specifier
 # must stay "./"-relative when rewritten, or it would read as a bare name.
 SPECIFIER_KINDS = ("module", "dynamic")
@@ -51,16 +59,45 @@ def is_js(logical_path: str) -> bool:
     return extension(logical_path) in JS_EXTENSIONS
 
 
-def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
+def scan(logical_path: str, text: str, keeps_sourcemap: bool, memo: Memo | None = None) -> list:
     """The references that matter for this file: CSS url()/@import and JS
     module specifiers always; sourceMappingURL only when the file keeps its
-    comment (copied unminified)."""
+    comment (copied unminified).  With `memo` (cache.Results.memo) the
+    references are a cached result, keyed by the text and SCANNER_EPOCH."""
     ext = extension(logical_path)
-    if ext == ".css":
-        found = refs.scan_css(text)
+    syntax = "css" if ext == ".css" else "mjs" if ext == ".mjs" else "js"
+    if memo is None:
+        found = _scan_text(syntax, text)
     else:
-        found = refs.scan_js(text) + scan_js_modules(text, module=ext == ".mjs")
+        from assetpipe.cache import scan_key
+        payload = memo(scan_key(syntax, text), lambda: _dump(_scan_text(syntax, text)),
+                       partial(_intact, len(text)))
+        found = [refs.Reference(*row) for row in json.loads(payload)]
     return [r for r in found if keeps_sourcemap or r.kind != "sourcemap"]
+
+
+def _scan_text(syntax: str, text: str) -> list:
+    if syntax == "css":
+        return refs.scan_css(text)
+    return refs.scan_js(text) + scan_js_modules(text, module=syntax == "mjs")
+
+
+def _dump(found: list) -> bytes:
+    return json.dumps([[r.kind, r.url, r.start, r.end, r.line] for r in found],
+                      separators=(",", ":")).encode()
+
+
+def _intact(length: int, payload: bytes) -> bool:
+    """A cached scan is used only if it is a list of references that fit the
+    text, whoever computed it (its hash guards the bytes, not the sense)."""
+    try:
+        rows = json.loads(payload)
+        return isinstance(rows, list) and all(
+            len(row) == 5 and isinstance(row[0], str) and isinstance(row[1], str)
+            and all(type(n) is int for n in row[2:]) and 0 <= row[2] <= row[3] <= length
+            for row in rows)
+    except (ValueError, TypeError):
+        return False
 
 
 def _left_to_import_map(ref, policy: RefPolicy) -> bool:
@@ -170,12 +207,12 @@ def find_cycle(remaining: dict[str, set[str]]) -> list[str]:
 
 
 def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str, str],
-                 keeps_sourcemap: bool, policy: RefPolicy) -> str:
+                 keeps_sourcemap: bool, policy: RefPolicy, memo: Memo | None = None) -> str:
     """Point every link in `text` (written in `member_path`, published at
     `out_path`) at its target's versioned file; drop sourcemap comments that no
     longer apply, and rebase links left alone when a bundle moved the text to
-    another folder."""
-    found = scan(member_path, text, keeps_sourcemap=True)
+    another folder.  `memo` caches the scan of `text` (see scan)."""
+    found = scan(member_path, text, keeps_sourcemap=True, memo=memo)
     links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
     # A file copied unminified loses only a dangling map of ours (an inline or
     # absolute one is not ours and stays valid); minified text and bundle
