@@ -134,12 +134,17 @@ def decode_entry(key: str, blob: bytes) -> tuple[bytes, list[str]] | None:
 
 
 def _read_blob(folder: str, key: str) -> bytes | None:
-    """The stored blob for `key`: its entry file, else a fetched pack's slice."""
+    """The stored blob for `key`: a fetched pack's slice, else its entry file
+    (the fetch brings in only keys without one, so the order is free: the
+    in-memory index goes first and saves a failed open per fetched key)."""
+    blob = cache_packs.read(folder, key)
+    if blob is not None:
+        return blob
     try:
         with open(entry_path(folder, key), "rb") as f:
             return f.read()
     except OSError:
-        return cache_packs.read(folder, key)
+        return None
 
 
 def has(folder: str, key: str) -> bool:
