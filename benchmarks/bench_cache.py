@@ -20,7 +20,12 @@ inside it), and a no-op rebuild of the warm output (it only stats files).
 The verdict line for each target is printed last; exit status 1 when a
 target is missed.
 
-    python benchmarks/bench_cache.py [--corpus DIR] [--rounds N] [--jobs N]
+With `--warm-jobs N` each round also runs the warm build with `--jobs N`
+(column warm-jN, informative only): on a warm remote the jobs only read
+and write files, and whether worker processes then pay for themselves
+depends on the machine.
+
+    python benchmarks/bench_cache.py [--corpus DIR] [--rounds N] [--jobs N] [--warm-jobs N]
 """
 from __future__ import annotations
 
@@ -43,7 +48,7 @@ from s3server import apply_dummy_credentials, moto_server  # noqa: E402
 
 DEFAULT_CORPUS = os.path.expanduser("~/.cache/assetpipe/corpus")
 KINDS = ("png", "min", "gzip", "br", "scan")
-COLUMNS = (("plain", False), ("push", True), ("warm", True))
+COLUMNS = (("plain", False, None), ("push", True, None), ("warm", True, None))
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -112,22 +117,22 @@ def describe(report: dict) -> str:
 
 
 def run_round(n: int, workdir: str, corpus: str, client, url: str, jobs: int | None,
-              keep: set[int]) -> dict[str, tuple[float, float, dict]]:
+              columns: tuple, keep: set[int]) -> dict[str, tuple[float, float, dict]]:
     """plain, push and warm back to back (fresh folders each); then a no-op
     rebuild of the warm output.  Returns column -> (wall s, CPU s, report)."""
     bucket = f"bench-cache-{n}"
     client.create_bucket(Bucket=bucket)
     row = {}
-    for column, remote in COLUMNS:
+    for column, remote, column_jobs in columns:
         folder = os.path.join(workdir, f"{column}{n}")
         os.makedirs(folder)
-        config = write_config(folder, corpus, remote and f"s3://{bucket}/ci", url)
+        config = write_config(folder, corpus, f"s3://{bucket}/ci" if remote else None, url)
         load = os.getloadavg()[0]
-        row[column] = timed_build(config, jobs, keep)
+        row[column] = timed_build(config, column_jobs or jobs, keep)
         seconds, cpu, report = row[column]
         print(f"round {n + 1} {column:5} {seconds:7.2f} s wall {cpu:7.2f} s CPU  load "
               f"{load:4.1f}->{os.getloadavg()[0]:4.1f}  {describe(report)}", flush=True)
-    noop, _, report = timed_build(config, jobs, keep)
+    noop, _, report = timed_build(os.path.join(workdir, f"warm{n}", "assetpipe.toml"), jobs, keep)
     print(f"round {n + 1} no-op {noop:7.3f} s wall (noop={report['noop']})", flush=True)
     return row
 
@@ -145,7 +150,10 @@ def main() -> int:
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int)
+    parser.add_argument("--warm-jobs", type=int, help="also time the warm build with --jobs N")
     args = parser.parse_args()
+    columns = COLUMNS + ((f"warm-j{args.warm_jobs}", True, args.warm_jobs),) \
+        if args.warm_jobs else COLUMNS
     apply_dummy_credentials()
     become_subreaper()
     import boto3
@@ -153,16 +161,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as workdir, moto_server() as url:
         keep = children()   # moto_server
         client = boto3.client("s3", endpoint_url=url)
-        rows = [run_round(n, workdir, args.corpus, client, url, args.jobs, keep)
+        rows = [run_round(n, workdir, args.corpus, client, url, args.jobs, columns, keep)
                 for n in range(args.rounds)]
-    wall = {c: statistics.median(r[c][0] for r in rows) for c, _ in COLUMNS}
-    cpu = {c: statistics.median(r[c][1] for r in rows) for c, _ in COLUMNS}
+    wall = {c: statistics.median(r[c][0] for r in rows) for c, _, _ in columns}
+    cpu = {c: statistics.median(r[c][1] for r in rows) for c, _, _ in columns}
     share = statistics.median(r["push"][2]["cache"]["remote"]["seconds_push"] / r["push"][0]
                               for r in rows)
     print(f"\nmedian wall s: plain {wall['plain']:.2f}  push {wall['push']:.2f}  "
           f"warm {wall['warm']:.2f}")
     print(f"median CPU s:  plain {cpu['plain']:.2f}  push {cpu['push']:.2f}  "
           f"warm {cpu['warm']:.2f}  (warm / push CPU {cpu['warm'] / cpu['push']:.3f}x)")
+    for column, _, column_jobs in columns[len(COLUMNS):]:
+        print(f"{column} (warm, --jobs {column_jobs}): median wall {wall[column]:.2f} s, CPU "
+              f"{cpu[column]:.2f} s: {wall[column] / wall['push']:.3f}x push (informative)")
     print(f"load average now {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; the push "
           f"phase itself is {share:.1%} of its build (median)")
     ok = verdict("warm / push ", wall["warm"] / wall["push"], 0.30,
