@@ -108,7 +108,8 @@ def timed_build(config: str, jobs: int | None, keep: set[int]) -> tuple[float, f
 
 def describe(report: dict) -> str:
     cache = report["cache"]
-    counts = " ".join(f"{k} {cache[k]['computed']}/{cache[k]['remote']}" for k in KINDS)
+    counts = " ".join(f"{k} {cache[k]['computed']}/{cache[k]['remote']}" for k in KINDS
+                      if k in cache)
     remote = cache.get("remote")
     moved = (f"  fetched {remote['fetched_bytes'] / 1e6:.1f} MB in {remote['seconds_fetch']:.2f} s,"
              f" pushed {remote['pushed_bytes'] / 1e6:.1f} MB in {remote['seconds_push']:.2f} s"
