@@ -2,8 +2,9 @@
 
 Each kind of result is keyed by the content it is computed from plus exactly
 the settings and engine versions that shape it (`png_key`, `text_key`,
-`gzip_key`, `brotli_key`), so changing `brotli_quality` re-encodes brotli
-twins and nothing else, and a renamed or reverted file costs a read.
+`gzip_key`, `brotli_key`, `scan_key`), so changing `brotli_quality`
+re-encodes brotli twins and nothing else, and a renamed or reverted file
+costs a read.
 
 Entries live under `<state folder>/cache/<kind>/<xx>/<hash>` as self-describing
 blobs (`encode_entry`): one header line naming the key, the payload's
@@ -11,7 +12,8 @@ sha256 and size (and any warnings the computation gave), then the payload.
 Every read verifies the header against the key asked for and the payload
 against its hash, so a flipped byte, a truncated file or another key's entry
 is a miss, never an output.  The remote store (cache_remote.py) moves the
-same blobs, so what a runner fetches is checked by the same code.
+same blobs, so what a runner fetches is checked by the same code; fetched
+blobs stay in their packs (cache_packs.py), read through the same check.
 """
 from __future__ import annotations
 
