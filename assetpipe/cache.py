@@ -53,8 +53,8 @@ def _recipe(kind: str, setting: str) -> str:
         from assetpipe.transforms import TOOL_EPOCH  # our template shielding shapes it
         engine = f"rjsmin {rjsmin.__version__} rcssmin {rcssmin.__version__} {TOOL_EPOCH}"
     elif kind == "scan":
-        from assetpipe.graph import SCANNER_EPOCH
-        engine = f"scanner {SCANNER_EPOCH}"
+        from assetpipe.graph import scanner_version
+        engine = f"scanner {scanner_version()}"
     elif kind == "gzip":
         import zlib
         engine = f"zlib {zlib.ZLIB_RUNTIME_VERSION}"

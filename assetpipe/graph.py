@@ -10,6 +10,9 @@ bytes, covers them.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
 import json
 import re
 from collections.abc import Callable
@@ -23,9 +26,8 @@ from assetpipe.js_references import scan_js_modules
 from assetpipe.media_types import extension
 
 JS_EXTENSIONS = (".js", ".mjs", ".cjs")
-# Bump when scan() finds other references in the same text (references.py,
-# js_references.py, js_tokens.py): cached scans are keyed by it (cache.scan_key).
-SCANNER_EPOCH = "1"
+# The code scan() runs: cached scans are keyed by a hash of it (scanner_version).
+SCANNER_MODULES = ("graph", "references", "css_tokens", "js_references", "js_tokens")
 # `memo(key, compute, check)`: a cached result for key, else compute() (cache.Results).
 Memo = Callable[..., bytes]
 # Reference kinds found in JS (assetpipe.js_references); a module specifier
@@ -51,6 +53,22 @@ class RefPolicy:
     root_path: str = "/static/"       # path part of url_prefix
 
 
+@functools.lru_cache(maxsize=1)
+def scanner_version() -> str:
+    """A hash of the scanner's own source: a scan cached (or pushed) by one
+    release or branch is never used by another whose scanner differs, with
+    no epoch to remember to bump.  Without readable sources, the release."""
+    from assetpipe import __version__
+    digest = hashlib.sha256(__version__.encode())
+    for name in SCANNER_MODULES:
+        try:
+            with open(importlib.import_module(f"assetpipe.{name}").__file__ or "", "rb") as f:
+                digest.update(f.read())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:16]
+
+
 def scannable(logical_path: str) -> bool:
     return extension(logical_path) in (".css", *JS_EXTENSIONS)
 
@@ -63,7 +81,7 @@ def scan(logical_path: str, text: str, keeps_sourcemap: bool, memo: Memo | None 
     """The references that matter for this file: CSS url()/@import and JS
     module specifiers always; sourceMappingURL only when the file keeps its
     comment (copied unminified).  With `memo` (cache.Results.memo) the
-    references are a cached result, keyed by the text and SCANNER_EPOCH."""
+    references are a cached result, keyed by the text and scanner_version()."""
     ext = extension(logical_path)
     syntax = "css" if ext == ".css" else "mjs" if ext == ".mjs" else "js"
     if memo is None:
