@@ -173,17 +173,10 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     trusted = _store_applies(config, store, settings.key(), trusted)
     plans = plan.outputs(config, sources)
     work = incremental.find_work(store, sources, plans, trusted)
-    incremental.plan_work(work, store, sources, settings)
-    modules.refuse_module_bundles(config.bundles, plans, work.link_cache)
+    deps, groups, fetched, traffic = cache_build.plan_and_fetch(config, work, store, sources,
+                                                                settings, shard)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
     commits, git_warnings = _commits(settings, git, plans)
-    # A CSS reference cycle is an error naming it, before any work; an import
-    # cycle is versioned as one (assetpipe.modules).  An edit inside a cycle
-    # reaches every member through the stored edges, so all are in work.names.
-    deps = {name: targets & work.names for name, targets in work.deps.items()}
-    groups = modules.cycle_groups(deps, work.plan_links)
-    deps = cache_build.shard_deps(deps, plans, sources, shard)
-    fetched, traffic = cache_build.fetch(config, {n: plans[n] for n in deps}, sources)
     records: dict[str, dict] = {}
     advance = progress(len(deps)) if progress else None
     with Runner(settings, config.output, config.state_dir, workers, advance,
@@ -200,7 +193,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
         report = _report(built, done, (len(built), 0, 0, 0, 0))
     report.warnings[:0] = (work.warnings + git_warnings
                            + plan.reserved_warnings({n: plans[n] for n in work.names}))
-    report.cache, cache_warnings = cache_build.finish(config, built, fetched, traffic)
+    report.cache, cache_warnings = cache_build.finish(
+        config, built, fetched, traffic, [work.scans[n] for n in deps if n in work.scans])
     report.warnings.extend(cache_warnings)
     return report, breaches
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from assetpipe.cache import cache_folder, count, source_tag
+from assetpipe.cache import Results, cache_folder, count, source_tag
 from assetpipe.config import Config
 
 if TYPE_CHECKING:
@@ -26,6 +26,30 @@ def fetch(config: Config, plans: dict[str, list[str]],
     return remote_fetch(config.cache, cache_folder(config.state_dir), tags, traffic), traffic
 
 
+def plan_and_fetch(config: Config, work, store, sources: dict[str, SourceFile], settings,
+                   shard: tuple[int, int] | None) -> tuple[dict, dict, set[str], Traffic | None]:
+    """Scan and plan the outputs `work` looks at, with the remote entries
+    they may use fetched first (the scans are cached results too); a shard
+    learns its share only from the plan, so it fetches after, and scans
+    without the cache.  Returns (deps, import-cycle groups, fetched, traffic)."""
+    from assetpipe import incremental, modules
+    plans = work.plans
+    fetched, traffic = fetch(config, {n: plans[n] for n in work.names}, sources) \
+        if shard is None else (set(), None)
+    incremental.plan_work(work, store, sources, settings,
+                          cache_folder(config.state_dir) if shard is None else None)
+    modules.refuse_module_bundles(config.bundles, plans, work.link_cache)
+    # A CSS reference cycle is an error naming it, before any work; an import
+    # cycle is versioned as one (assetpipe.modules).  An edit inside a cycle
+    # reaches every member through the stored edges, so all are in work.names.
+    deps = {name: targets & work.names for name, targets in work.deps.items()}
+    groups = modules.cycle_groups(deps, work.plan_links)
+    if shard is not None:
+        deps = shard_deps(deps, plans, sources, shard)
+        fetched, traffic = fetch(config, {n: plans[n] for n in deps}, sources)
+    return deps, groups, fetched, traffic
+
+
 def source_tags(plans: dict[str, list[str]], sources: dict[str, SourceFile]) -> set[str]:
     """The tag of every output (cache.source_tag): one read of each source."""
     digests: dict[str, bytes] = {}
@@ -41,17 +65,20 @@ def source_tags(plans: dict[str, list[str]], sources: dict[str, SourceFile]) -> 
     return {source_tag(digest(m) for m in members) for members in plans.values()}
 
 
-def finish(config: Config, built: list, fetched: set[str],
-           traffic: Traffic | None) -> tuple[dict, list[str]]:
-    """Push what this build computed (the output is already published);
-    returns the report's `cache` section and at most two warnings."""
-    computed = [(key, b.cache_tag) for b in built for key in b.cache_computed]
+def finish(config: Config, built: list, fetched: set[str], traffic: Traffic | None,
+           scans: list[Results]) -> tuple[dict, list[str]]:
+    """Push what this build computed (the output is already published): the
+    jobs' results and the plan's `scans`; returns the report's `cache`
+    section and at most two warnings."""
+    ledgers = scans + [Results("", b.cache_tag, b.cache_hits, b.cache_computed,
+                               b.cache_rejected) for b in built]
+    computed = [(key, results.tag) for results in ledgers for key in results.computed]
     if traffic is not None and computed and not traffic.unreachable:
         from assetpipe.cache_remote import push
         push(config.cache, cache_folder(config.state_dir), computed, traffic)
-    section: dict = dict(count(built, fetched))
+    section: dict = dict(count(ledgers, fetched))
     warnings = []
-    rejected = [k for b in built for k in b.cache_rejected] + (traffic.rejected if traffic else [])
+    rejected = [k for r in ledgers for k in r.rejected] + (traffic.rejected if traffic else [])
     if rejected:
         warnings.append(f"cache: {len(rejected)} corrupt or foreign entries ignored, "
                         f"results computed again (first: {rejected[0]})")

@@ -14,7 +14,8 @@ read-modify-write of a shared object.  The index goes up after its pack, and
 merely missing: a miss).  Before a build, the indexes are read and every pack
 holding an entry for a current source (`tag`: the hash of the job's source
 bytes) is fetched; each entry is verified (cache.decode_entry: key, size,
-sha256) and written to the local cache, where the jobs find it.  Nothing
+sha256) and the pack kept whole in the local cache (cache_packs), where the
+jobs find (and verify again) the entries that passed.  Nothing
 fetched is trusted further than that check, and nothing here fails a build:
 every request has a timeout, the fetch and the push each stop when their
 budget passes without a request succeeding, and any fault gives one warning
@@ -32,9 +33,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 
-from assetpipe.cache import decode_entry, entry_path
+from assetpipe import cache_packs
+from assetpipe.cache import decode_entry, entry_path, has
 from assetpipe.config import Cache
-from assetpipe.writer import write_atomic
 
 PACK_BYTES = 8 * 1024 * 1024   # a few packs per cold build, pushed side by side
 INDEX_FORMAT = 1
@@ -197,8 +198,7 @@ def _packs_to_fetch(indexes: dict[str, list], folder: str, tags: set[str]) -> di
     """Pack name -> its entries this build may use and does not have locally."""
     wanted: dict[str, list] = {}
     for name, entries in indexes.items():
-        useful = [e for e in entries if e[3] in tags
-                  and not os.path.exists(entry_path(folder, e[0]))]
+        useful = [e for e in entries if e[3] in tags and not has(folder, e[0])]
         if useful:
             wanted[name.removesuffix(".index") + ".pack"] = useful
     return wanted
@@ -206,19 +206,26 @@ def _packs_to_fetch(indexes: dict[str, list], folder: str, tags: set[str]) -> di
 
 def _fetch_pack(store: Store, name: str, entries: list, folder: str, fetched: set[str],
                 traffic: Traffic) -> None:
+    """Fetch one pack and keep it whole in the local cache (cache_packs),
+    indexed by the entries that pass their check."""
     data = store.get(name)
     traffic.add(fetched_bytes=len(data), packs_fetched=1)
+    good: dict[str, tuple[int, int]] = {}
     for key, offset, length, _tag in entries:
         blob = data[offset:offset + length]
         if len(blob) != length or decode_entry(key, blob) is None:
             traffic.rejected.append(key)
-            continue
-        with traffic.lock:
-            if key in fetched or traffic.closed:
-                continue   # another pack gave it already (two runners pushed it)
-            fetched.add(key)
-            traffic.entries_fetched += 1
-        write_atomic(entry_path(folder, key), blob)
+        else:
+            good[key] = (offset, length)
+    with traffic.lock:
+        if traffic.closed:
+            return
+        # A key another pack gave already (two runners pushed it) is left out.
+        good = {key: spot for key, spot in good.items() if key not in fetched}
+        fetched.update(good)
+        traffic.entries_fetched += len(good)
+    if good:
+        cache_packs.save(folder, name.removesuffix(".pack"), data, good)
 
 
 def push(spec: Cache, folder: str, computed: Iterable[tuple[str, str]], traffic: Traffic) -> None:

@@ -10,8 +10,14 @@ bytes, covers them.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from assetpipe import references as refs
 from assetpipe.config import References
@@ -20,6 +26,10 @@ from assetpipe.js_references import scan_js_modules
 from assetpipe.media_types import extension
 
 JS_EXTENSIONS = (".js", ".mjs", ".cjs")
+# The code scan() runs: cached scans are keyed by a hash of it (scanner_version).
+SCANNER_MODULES = ("graph", "references", "css_tokens", "js_references", "js_tokens")
+# `memo(key, compute, check)`: a cached result for key, else compute() (cache.Results).
+Memo = Callable[..., bytes]
 # Reference kinds found in JS (assetpipe.js_references); a module specifier
 # must stay "./"-relative when rewritten, or it would read as a bare name.
 SPECIFIER_KINDS = ("module", "dynamic")
@@ -43,6 +53,22 @@ class RefPolicy:
     root_path: str = "/static/"       # path part of url_prefix
 
 
+@functools.lru_cache(maxsize=1)
+def scanner_version() -> str:
+    """A hash of the scanner's own source: a scan cached (or pushed) by one
+    release or branch is never used by another whose scanner differs, with
+    no epoch to remember to bump.  Without readable sources, the release."""
+    from assetpipe import __version__
+    digest = hashlib.sha256(__version__.encode())
+    for name in SCANNER_MODULES:
+        try:
+            with open(importlib.import_module(f"assetpipe.{name}").__file__ or "", "rb") as f:
+                digest.update(f.read())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:16]
+
+
 def scannable(logical_path: str) -> bool:
     return extension(logical_path) in (".css", *JS_EXTENSIONS)
 
@@ -51,16 +77,45 @@ def is_js(logical_path: str) -> bool:
     return extension(logical_path) in JS_EXTENSIONS
 
 
-def scan(logical_path: str, text: str, keeps_sourcemap: bool) -> list:
+def scan(logical_path: str, text: str, keeps_sourcemap: bool, memo: Memo | None = None) -> list:
     """The references that matter for this file: CSS url()/@import and JS
     module specifiers always; sourceMappingURL only when the file keeps its
-    comment (copied unminified)."""
+    comment (copied unminified).  With `memo` (cache.Results.memo) the
+    references are a cached result, keyed by the text and scanner_version()."""
     ext = extension(logical_path)
-    if ext == ".css":
-        found = refs.scan_css(text)
+    syntax = "css" if ext == ".css" else "mjs" if ext == ".mjs" else "js"
+    if memo is None:
+        found = _scan_text(syntax, text)
     else:
-        found = refs.scan_js(text) + scan_js_modules(text, module=ext == ".mjs")
+        from assetpipe.cache import scan_key
+        payload = memo(scan_key(syntax, text), lambda: _dump(_scan_text(syntax, text)),
+                       partial(_intact, len(text)))
+        found = [refs.Reference(*row) for row in json.loads(payload)]
     return [r for r in found if keeps_sourcemap or r.kind != "sourcemap"]
+
+
+def _scan_text(syntax: str, text: str) -> list:
+    if syntax == "css":
+        return refs.scan_css(text)
+    return refs.scan_js(text) + scan_js_modules(text, module=syntax == "mjs")
+
+
+def _dump(found: list) -> bytes:
+    return json.dumps([[r.kind, r.url, r.start, r.end, r.line] for r in found],
+                      separators=(",", ":")).encode()
+
+
+def _intact(length: int, payload: bytes) -> bool:
+    """A cached scan is used only if it is a list of references that fit the
+    text, whoever computed it (its hash guards the bytes, not the sense)."""
+    try:
+        rows = json.loads(payload)
+        return isinstance(rows, list) and all(
+            len(row) == 5 and isinstance(row[0], str) and isinstance(row[1], str)
+            and all(type(n) is int for n in row[2:]) and 0 <= row[2] <= row[3] <= length
+            for row in rows)
+    except (ValueError, TypeError):
+        return False
 
 
 def _left_to_import_map(ref, policy: RefPolicy) -> bool:
@@ -170,12 +225,12 @@ def find_cycle(remaining: dict[str, set[str]]) -> list[str]:
 
 
 def rewrite_text(out_path: str, member_path: str, text: str, versioned: dict[str, str],
-                 keeps_sourcemap: bool, policy: RefPolicy) -> str:
+                 keeps_sourcemap: bool, policy: RefPolicy, memo: Memo | None = None) -> str:
     """Point every link in `text` (written in `member_path`, published at
     `out_path`) at its target's versioned file; drop sourcemap comments that no
     longer apply, and rebase links left alone when a bundle moved the text to
-    another folder."""
-    found = scan(member_path, text, keeps_sourcemap=True)
+    another folder.  `memo` caches the scan of `text` (see scan)."""
+    found = scan(member_path, text, keeps_sourcemap=True, memo=memo)
     links = [resolve_link(member_path, ref, versioned, policy) for ref in found]
     # A file copied unminified loses only a dangling map of ours (an inline or
     # absolute one is not ours and stays valid); minified text and bundle

@@ -15,7 +15,9 @@ versions without touching any file's stat).
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 from assetpipe import plan
 from assetpipe.graph import Link, is_js, report_problems, scannable, targets
@@ -45,6 +47,7 @@ class Work:
     link_cache: dict[str, dict] = field(default_factory=dict)  # rescanned/rechecked links
     stored_links: dict[str, dict] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    scans: dict = field(default_factory=dict)   # source -> its scan's cache.Results
 
 
 def find_work(store, sources: dict[str, SourceFile], plans: dict[str, list[str]],
@@ -70,16 +73,19 @@ def find_work(store, sources: dict[str, SourceFile], plans: dict[str, list[str]]
     return Work(plans, names, set(gone), stats, changed, gone, False)
 
 
-def plan_work(work: Work, store, sources: dict[str, SourceFile], settings) -> None:
+def plan_work(work: Work, store, sources: dict[str, SourceFile], settings,
+              cache: str | None = None) -> None:
     """Scan, link and check the outputs in `work.names`; fill in what they need
-    from the store (the versioned names of unchanged outputs they reference)."""
+    from the store (the versioned names of unchanged outputs they reference).
+    With `cache` (a cache folder) each scan is a cached result (work.scans)."""
     members = {m for name in work.names for m in work.plans[name]}
     scanned = {m: sources[m] for m in members if scannable(m)}
     work.stored_links = store.links(None if work.full else scanned)
     in_bundles = {m for name in work.names if name not in sources for m in work.plans[name]
                   if is_js(m)}   # bundle members: is each an ES module? (modules.py)
     links, work.link_cache = plan.scan_links(scanned, set(work.plans), settings.refs,
-                                             work.stored_links, in_bundles)
+                                             work.stored_links, in_bundles,
+                                             cache and partial(_scan_memo, work.scans, cache))
     work.plan_links = {name: plan.plan_links(name, work.plans[name], name not in sources,
                                              links, settings) for name in work.names}
     # Every source is also an output of its own, so reporting only those names
@@ -96,6 +102,14 @@ def plan_work(work: Work, store, sources: dict[str, SourceFile], settings) -> No
         raise Untrusted(f"no stored record for {sorted(outside - records.keys())[:3]}")
     work.versioned = {name: r["built"]["versioned_path"] for name, r in records.items()}
     work.previous = store.records(None if work.full else work.names)
+
+
+def _scan_memo(scans: dict, folder: str, logical: str, data: bytes):
+    """The memo a source's scan goes through, filed under the source's tag
+    (the tag of its own output, so a build that has it fetches its scan)."""
+    from assetpipe.cache import Results, source_tag
+    scans[logical] = Results(folder, source_tag([hashlib.sha256(data).digest()]))
+    return scans[logical].memo
 
 
 def changed_bytes(work: Work, sources: dict[str, SourceFile]) -> int:

@@ -134,10 +134,11 @@ def _transform(job: Job, datas: list[bytes], settings: Settings, results: Result
     if job.is_bundle:
         members = list(zip([lg for lg, _ in job.inputs], datas, strict=True))
         return transform_bundle(job.logical_path, members, settings, deps, results.memo,
-                                pieces)
+                                pieces, results.reuse)
     if optimizes_png(job.logical_path, settings):
         return _optimized_png(job.logical_path, datas[0], settings, results)
-    return transform_file(job.logical_path, datas[0], settings, deps, results.memo, pieces)
+    return transform_file(job.logical_path, datas[0], settings, deps, results.memo, pieces,
+                          results.reuse)
 
 
 def _maps(job: Job, settings: Settings) -> bool:

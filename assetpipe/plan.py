@@ -81,10 +81,12 @@ def stat_key(members: list[str], sources: dict[str, SourceFile]) -> list[list[in
 
 
 def scan_links(sources: dict[str, SourceFile], known: set[str], policy: RefPolicy,
-               cached: dict, classify=frozenset()) -> tuple[dict[str, list[Link]], dict]:
+               cached: dict, classify=frozenset(),
+               memo_for=None) -> tuple[dict[str, list[Link]], dict]:
     """Links of every scannable source (sourcemaps included); and the new
     cache, which also says whether each file in `classify` (JS bundle
-    members) is an ES module."""
+    members) is an ES module.  `memo_for(logical, bytes)` gives the memo a
+    file's scan goes through (graph.scan), if any."""
     links, cache = {}, {}
     for logical, src in sources.items():
         if not scannable(logical):
@@ -95,7 +97,7 @@ def scan_links(sources: dict[str, SourceFile], known: set[str], policy: RefPolic
             found = [_recheck(Link(*row), known) for row in hit["links"]]
             module = hit.get("module")
         else:
-            found = _scan_file(src, known, policy)
+            found = _scan_file(src, known, policy, memo_for)
             module = _is_module(src) if logical in classify else None
         links[logical] = found
         cache[logical] = {"stat": key, "links": [list(link.__dict__.values()) for link in found]}
@@ -119,14 +121,16 @@ def _recheck(link: Link, known: set[str]) -> Link:
     return link if problem == link.problem else replace(link, problem=problem)
 
 
-def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy) -> list[Link]:
+def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy, memo_for) -> list[Link]:
     try:
         with open(src.abs_path, "rb") as f:
-            text = f.read().decode("utf-8").removeprefix("\ufeff")
+            data = f.read()
+        text = data.decode("utf-8").removeprefix("\ufeff")
     except (OSError, UnicodeDecodeError):
         return []  # the transform stage reports unreadable / non-UTF-8 files
+    memo = memo_for(src.logical_path, data) if memo_for else None
     found = (resolve_link(src.logical_path, ref, known, policy)
-             for ref in scan(src.logical_path, text, keeps_sourcemap=True))
+             for ref in scan(src.logical_path, text, keeps_sourcemap=True, memo=memo))
     return [link for link in found if link is not None]
 
 

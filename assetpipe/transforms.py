@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from assetpipe import minify
 from assetpipe.config import Compress, Images, Minify, Sourcemaps, Versioning
 from assetpipe.errors import BuildError
-from assetpipe.graph import RefPolicy, is_js, rewrite_text, scannable
+from assetpipe.graph import Memo, RefPolicy, is_js, rewrite_text, scannable
 from assetpipe.media_types import extension
 from assetpipe.sourcemap import Piece
 
 TOOL_EPOCH = "3"  # bump when a transform changes its output for the same input
 
-# `memo(key, compute)`: a cached result for key, else compute() (cache.Results.memo).
-Memo = Callable[[str, Callable[[], bytes]], bytes]
 
 
 @dataclass(frozen=True)
@@ -80,10 +77,12 @@ def optimizes_png(logical_path: str, settings: Settings) -> bool:
 
 def transform_file(logical_path: str, data: bytes, settings: Settings,
                    versioned: dict[str, str], memo: Memo | None = None,
-                   pieces: list | None = None) -> tuple[bytes, list[str]]:
+                   pieces: list | None = None,
+                   reuse: Memo | None = None) -> tuple[bytes, list[str]]:
     """Final bytes of one source file, plus warnings.  `versioned` maps the
     logical paths it references to their versioned paths.  `pieces` collects
-    the text at each stage, for a source map (sourcemap.Piece)."""
+    the text at each stage, for a source map (sourcemap.Piece).  `reuse`
+    (cache.Results.reuse) caches the reference scan the plan did already."""
     if scannable(logical_path):
         try:
             text = decode_text(logical_path, data)
@@ -92,7 +91,7 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         minified = minifies(logical_path, settings)
         original = text
         text = rewrite_text(logical_path, logical_path, text, versioned,
-                            keeps_sourcemap=not minified, policy=settings.refs)
+                            keeps_sourcemap=not minified, policy=settings.refs, memo=reuse)
         warnings: list[str] = []
         final = _minify_text(logical_path, text, warnings, memo) if minified else text
         if pieces is not None:
@@ -108,7 +107,8 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
 
 def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Settings,
                      versioned: dict[str, str], memo: Memo | None = None,
-                     pieces: list | None = None) -> tuple[bytes, list[str]]:
+                     pieces: list | None = None,
+                     reuse: Memo | None = None) -> tuple[bytes, list[str]]:
     """Concatenate (and minify) bundle members in order; their links are
     re-pointed from each member's folder to the bundle's.  Returns the bytes
     and warnings (a member published unminified); `pieces` as in
@@ -119,7 +119,7 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
         original = text = decode_text(logical_path, data)
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
-                                keeps_sourcemap=False, policy=settings.refs)
+                                keeps_sourcemap=False, policy=settings.refs, memo=reuse)
         final = (_minify_text(logical_path, text, warnings, memo)
                  if minifies(logical_path, settings) else text)
         if pieces is not None:

@@ -165,3 +165,28 @@ def test_json_report_has_the_cache_counters(tmp_path):
     cache = json.loads(result.stdout)["cache"]
     assert {k: cache[k]["computed"] for k in KINDS} == {"png": 1, "min": 2, "gzip": 2, "br": 2}
     assert "remote" not in cache   # no [cache] remote configured
+
+
+def test_scans_are_cached_and_a_forged_scan_is_not_used(tmp_path):
+    """The reference scan of each CSS/JS source is a cached result (kind
+    "scan"); an entry with a sound header but references that do not fit
+    the text is rejected, rescanned, and the output is the same."""
+    from assetpipe.cache import scan_key
+    root = _site(tmp_path)
+    first = build_dir(_config(root, "a"))
+    assert first.cache["scan"] == {"local": 0, "remote": 0, "computed": 2}
+    css = (root / "static" / "css" / "site.css").read_text()
+    key = scan_key("css", css)
+    assert Path(entry_path(_cache_of(root, "a"), key)).is_file()
+    cfg = _config(root, "b")
+    shutil.copytree(_cache_of(root, "a"), _cache_of(root, "b"))
+    again = build_dir(cfg)
+    assert again.cache["scan"] == {"local": 2, "remote": 0, "computed": 0}
+    forged = json.dumps([["url", "../img/logo.png", len(css) + 5, len(css) + 9, 2]])
+    cfg = _config(root, "c")
+    shutil.copytree(_cache_of(root, "a"), _cache_of(root, "c"))
+    Path(entry_path(_cache_of(root, "c"), key)).write_bytes(encode_entry(key, forged.encode()))
+    report = build_dir(cfg)
+    assert report.cache["scan"]["computed"] == 1
+    assert any("corrupt or foreign entries ignored" in w for w in report.warnings)
+    assert output_files(root / "c") == output_files(root / "a")

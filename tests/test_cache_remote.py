@@ -19,7 +19,11 @@ import pytest
 from conftest import REPO, build_dir, missing_tool, run_cli, write_config
 from faultproxy import FaultProxy
 from s3server import apply_dummy_credentials, moto_server, restore_env
-from test_cache import KINDS, output_files
+from test_cache import KINDS as RESULT_KINDS
+from test_cache import output_files
+
+# With a remote, the reference scans travel too (the cache's "scan" kind).
+KINDS = RESULT_KINDS + ("scan",)
 
 # The fault tests' timeouts; the others allow for a machine loaded by other
 # jobs (a fetch cut short there would be a flaky miss, not a wrong output).
@@ -92,7 +96,7 @@ def test_machine_b_gets_every_result_from_machine_a(s3, bucket, corpus_dir, tmp_
     assert not [w for w in a.warnings if "cache" in w]
     assert a.cache["remote"]["entries_pushed"] == sum(_computed(a).values()) > 1000
     b = build_dir(_config(tmp_path / "b", corpus_dir, "out", remote, s3))
-    assert _computed(b) == {"png": 0, "min": 0, "gzip": 0, "br": 0}
+    assert _computed(b) == {"png": 0, "min": 0, "gzip": 0, "br": 0, "scan": 0}
     for kind in KINDS:   # A's local hits: the same content twice in the corpus
         assert b.cache[kind]["remote"] == a.cache[kind]["computed"] + a.cache[kind]["local"]
     assert b.cache["png"]["remote"] > 600 and b.cache["br"]["remote"] > 1000
@@ -224,7 +228,7 @@ def test_four_shards_then_one_build_all_remote_hits(s3, bucket, corpus_slice, tm
     for k in range(1, 5):   # published nothing, kept no state
         assert sorted(p.name for p in (tmp_path / f"shard{k}").iterdir()) == ["out.toml"]
     final = build_dir(_config(tmp_path / "final", corpus_slice, "out", remote, s3))
-    assert _computed(final) == {"png": 0, "min": 0, "gzip": 0, "br": 0}
+    assert _computed(final) == {"png": 0, "min": 0, "gzip": 0, "br": 0, "scan": 0}
     assert all(final.cache[k]["local"] == 0 for k in KINDS)
     pushed = sum(s["cache"]["remote"]["entries_pushed"] for s in shards)
     assert sum(final.cache[k]["remote"] for k in KINDS) == pushed
