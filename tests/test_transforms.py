@@ -21,7 +21,8 @@ def test_single_non_utf8_file_is_copied_unminified_with_a_warning(tmp_path, caps
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (f"warning: {name}:{line}: not valid UTF-8 (byte 0xe9); save the file as UTF-8; "
-                   "copied unchanged\n")
+                   "copied unchanged, served without charset=utf-8 (make the server rules "
+                   "again after this build)\n")
     output = tmp_path / "out"
     assets = load_manifest(output)["assets"]
     assert (output / assets[name]["path"]).read_bytes() == data
