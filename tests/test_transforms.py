@@ -6,7 +6,7 @@ import pytest
 from assetpipe.cli import main
 from assetpipe.config import Images, Minify
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from conftest import load_manifest, write_config, write_tree
+from conftest import build_dir, load_manifest, write_config, write_tree
 
 LATIN1_JS = b"var a = 1;\nvar s = '\xe9t\xe9';\n"
 LATIN1_CSS = b"a { color: red; }\n\n/* caf\xe9 */\nb { color: blue; }\n"
@@ -61,3 +61,22 @@ def test_bundle_members_minified_individually_and_joined():
     content, _ = transform_bundle("all.js", [("a.js", b"var  a = 1\n"),
                                              ("b.min.js", b"var  b  = 2\n")], Settings(), {})
     assert content == b"var a=1\n;\nvar  b  = 2\n"
+
+
+def test_text_that_is_not_utf8_is_marked_in_the_manifest(tmp_path):
+    """Every text type, not only JS/CSS: the entry says `not_utf8` (the server
+    rules and --check read it), through no-op and incremental rebuilds, until
+    the file is saved as UTF-8."""
+    latin1 = {"css/latin1.css": LATIN1_CSS, "img/latin1.svg": b"<svg><!-- \xe9 --></svg>\n",
+              "notes.txt": b"r\xe9sum\xe9\n", "page.html": b"<p>caf\xe9</p>\n"}
+    write_tree(tmp_path / "static", {**latin1, "css/ok.css": "a::before { content: 'é' }\n",
+                                     "img/bytes.png": b"\x89PNG\r\n\x1a\n\xff\xfe"})
+    cfg = write_config(tmp_path)
+    for _ in range(2):  # cold, then a no-op
+        build_dir(cfg)
+        assets = load_manifest(tmp_path / "out")["assets"]
+        assert {name for name, entry in assets.items() if entry.get("not_utf8")} == set(latin1)
+        assert all(entry["not_utf8"] is True for name, entry in assets.items() if name in latin1)
+    write_tree(tmp_path / "static", {"notes.txt": "résumé\n"})
+    build_dir(cfg)
+    assert "not_utf8" not in load_manifest(tmp_path / "out")["assets"]["notes.txt"]
