@@ -17,7 +17,7 @@ from functools import partial
 from assetpipe import compress, naming, versioning
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
-from assetpipe.media_types import extension, is_compressible
+from assetpipe.media_types import extension, is_compressible, is_text, is_utf8
 from assetpipe.policy import BROTLI, Twin, is_prehashed
 from assetpipe.transforms import (
     Settings,
@@ -56,6 +56,9 @@ class Built:
     bundle: bool = False
     prehashed: bool = False   # named by a bundler already: kept as it is (policy.is_prehashed)
     sourcemap: str = ""       # versioned path of its source map ([sourcemaps])
+    # A text type whose bytes are not UTF-8 (copied unchanged): servers and
+    # sync must not announce charset=utf-8 (media_types.content_type_header).
+    not_utf8: bool = False
     written: bool = False
     # This run's cache traffic (keys), for the report and the push; not kept.
     cache_hits: list[str] = field(default_factory=list)
@@ -119,7 +122,7 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
         input_hash=input_hash, input_size=sum(map(len, datas)),
         sources=[lg for lg, _ in job.inputs] if job.is_bundle else [],
         warnings=warnings, bundle=job.is_bundle, prehashed=prehashed, sourcemap=map_path,
-        written=written)
+        not_utf8=is_text(job.logical_path) and not is_utf8(content), written=written)
     if is_compressible(job.logical_path):
         _write_twins(built, content, settings, output, results)
     built.cache_hits, built.cache_computed = results.hits, results.computed

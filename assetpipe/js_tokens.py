@@ -35,11 +35,14 @@ _NAME = rf"#?(?:{_NAME_START}|{_ESC})(?:{_NAME_CHAR}+|{_ESC})*"
 _NUMBER = (r"0[xX][\da-fA-F_]+n?|0[oO][0-7_]+n?|0[bB][01_]+n?"
            r"|(?:\d[\d_]*\.?[\d_]*|\.\d[\d_]*)(?:[eE][+-]?\d[\d_]*)?n?")
 _STRING = "|".join(rf"{q}[^{q}\\{_LT}]*(?:\\(?:\r\n|[\s\S])[^{q}\\{_LT}]*)*{q}" for q in "\"'")
-# Longest first; few alternatives, as the regex engine tries them in order.
-_PUNCT = (r">>>=?|>>=?|<<=?|\.\.\.|[=!]==?|=>|\*\*=?|&&=?|\|\|=?|\?\?=?|\?\.(?!\d)|\+\+|--"
-          r"|[-+*%&|^<>]=?|[{()\[\];,~?:.@=!]")
-_TOKEN = (r"(?:(?P<name>{n})|(?P<num>{d})|(?P<str>{s})|(?P<punct>{p})|(?P<slash>/=?)|(?P<tpl>`)"
-          r"|(?P<close>\}})|(?P<other>[\s\S])|(?P<end>\Z))")
+# The regex engine tries alternatives in order: longest first, except the
+# commonest punctuators that start no longer one (`.` unless `...` or a
+# number).  The brackets the lexer tracks are a group of their own, tried
+# early (`bracket`): every other punctuator takes the loop's short path.
+_PUNCT = (r"[;,\[\]:~@]|\.(?:\.\.|(?!\d))|>>>=?|>>=?|<<=?|[=!]==?|=>|\*\*=?|&&=?|\|\|=?|\?\?=?"
+          r"|\?\.(?!\d)|\+\+|--|[-+*%&|^<>]=?|[?=!]")
+_TOKEN = (r"(?:(?P<name>{n})|(?P<bracket>[({{)])|(?P<punct>{p})|(?P<num>{d})|(?P<str>{s})"
+          r"|(?P<slash>/=?)|(?P<tpl>`)|(?P<close>\}})|(?P<other>[\s\S])|(?P<end>\Z))")
 _BODY = _TOKEN.format(n=_NAME, d=_NUMBER, s=_STRING, p=_PUNCT)
 # The skip is atomic: backtracking into it would split a comment into tokens.
 _MASTER = {True: re.compile(f"((?>{_SKIP_MODULE})){_BODY}"),
@@ -123,7 +126,7 @@ class _Lexer:
         return _regex_allowed(prev, kind, self.closed, self.prev(2)[1])
 
 
-_PLAIN = frozenset({"name", "num", "str", "other"})
+_PLAIN = frozenset({"name", "num", "str", "punct", "other"})
 
 
 def tokenize(text: str, module: bool = False, end: int | None = None) -> Tokens:
@@ -144,19 +147,19 @@ def _lex(lx: _Lexer, matches) -> int | None:
     """Add tokens until one after which lexing must restart elsewhere (a
     regex literal, a template chunk): return that position; None at the end.
     Plain tokens take the short path: this loop is the tokenizer's cost."""
-    kinds, starts, ends, text = lx.kinds, lx.starts, lx.ends, lx.text
+    text = lx.text
+    add_kind, add_start, add_end = lx.kinds.append, lx.starts.append, lx.ends.append
     for m in matches:
         kind = m.lastgroup
         if kind in _PLAIN:
-            kinds.append(kind)
-            starts.append(m.end(1))
-            ends.append(m.end())
+            add_kind(kind)
+            add_start(m.end(1))
+            add_end(m.end())
             continue
         start, end = m.end(1), m.end()
-        if kind == "punct":
-            if text[start] in "({)":
-                lx.open_or_close(text[start])
-            lx.add(kind, start, end)
+        if kind == "bracket":
+            lx.open_or_close(text[start])
+            lx.add("punct", start, end)
         elif kind == "slash":
             regex = _REGEX.match(text, start) if lx.regex_allowed() else None
             if regex:

@@ -17,6 +17,7 @@ manifest.json (manifest_version 1)::
           "encodings": {"gzip": "js/site.v1a2b3c4d5e.js.gzip"},
           "sources": ["js/vendor/jquery.js", "js/app/main.js"]   # bundles only
         },
+        "css/legacy.css": {..., "not_utf8": true},    # text whose bytes are not UTF-8
         "js/app.mjs": {..., "imports": ["js/util.mjs"]}   # ES modules: static imports
       },
       "importmap": {"lodash": "vendor/lodash-es/lodash.js"}   # only with [importmap]

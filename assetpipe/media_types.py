@@ -56,7 +56,8 @@ MEDIA_TYPES: dict[str, tuple[str, bool]] = {
 
 DEFAULT_TYPE = ("application/octet-stream", False)
 
-# Types served with "; charset=utf-8" (the build writes text as UTF-8).
+# Types whose bytes are text: served with "; charset=utf-8" when they are
+# valid UTF-8 (everything the build writes itself is).
 TEXT_TYPES = frozenset(
     t for t, _ in MEDIA_TYPES.values()
     if t.startswith("text/") or t in ("application/json", "application/manifest+json",
@@ -73,10 +74,28 @@ def content_type(path: str) -> str:
     return MEDIA_TYPES.get(extension(path), DEFAULT_TYPE)[0]
 
 
-def content_type_header(path: str) -> str:
-    """Content-Type header value, with the charset for text types."""
+def is_text(path: str) -> bool:
+    """A type whose header names a charset when the bytes are UTF-8."""
+    return content_type(path) in TEXT_TYPES
+
+
+def is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def content_type_header(path: str, utf8: bool = True) -> str:
+    """Content-Type header value: a text type says `charset=utf-8` when its
+    bytes are UTF-8 (`utf8`).  A text file that is not (copied unchanged by
+    the build) gets the bare type, so the file's own declaration decides --
+    a BOM, CSS `@charset`, HTML `<meta charset>`, XML `encoding=` -- and
+    without one the browser's fallback (for CSS and classic scripts, the
+    page's encoding).  An HTTP charset would override all of those."""
     ctype = content_type(path)
-    return f"{ctype}; charset=utf-8" if ctype in TEXT_TYPES else ctype
+    return f"{ctype}; charset=utf-8" if utf8 and ctype in TEXT_TYPES else ctype
 
 
 def is_compressible(path: str) -> bool:

@@ -15,8 +15,14 @@ def content_version(content: bytes, length: int) -> str:
     return hashlib.sha256(content).hexdigest()[:length]
 
 
-def versioned_name(logical_path: str, version: str) -> str:
+def name_parts(logical_path: str) -> tuple[str, str]:
+    """(what goes before the version, what goes after it)."""
     head, ext = posixpath.splitext(logical_path)
     if not posixpath.basename(head) or ext == ".":  # ".htaccess", "notes."
-        head, ext = logical_path, ""
+        return logical_path, ""
+    return head, ext
+
+
+def versioned_name(logical_path: str, version: str) -> str:
+    head, ext = name_parts(logical_path)
     return f"{head}.v{version}{ext}"

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from assetpipe.manifest import MANIFEST_NAME
+from assetpipe.naming import name_parts
 
 # One year: the longest max-age that caches honour (RFC 9111 advice); a
 # versioned name never changes its bytes, so it may be kept that long.
@@ -87,7 +88,8 @@ def twin_suffix(versioned_path: str, twin_path: str) -> str:
 _TWIN_TAIL = (r"(?:\.(?:"
               + "|".join(re.escape(s.lstrip(".")) for s in sorted(TWIN_SUFFIXES, key=len))
               + r"))?")
-VERSIONED_NAME_RE = re.compile(r"\.v[0-9a-f]{8,32}(?:\.[^./]+)?" + _TWIN_TAIL + "$")
+_VERSION = r"\.v[0-9a-f]{8,32}"
+VERSIONED_NAME_RE = re.compile(_VERSION + r"(?:\.[^./]+)?" + _TWIN_TAIL + "$")
 
 
 def is_versioned(path: str, prehashed: tuple[str, ...] = ()) -> bool:
@@ -153,6 +155,24 @@ def _prehashed_compiled(prehashed: tuple[str, ...]) -> re.Pattern:
     return re.compile(prehashed_re(prehashed))
 
 
+def names_re(logical_path: str) -> str:
+    """Regex source for every name the build publishes for one asset, relative
+    to the output folder: its plain copy, its versioned name -- any version,
+    so a rule made from one build still fits the next edit -- and their
+    twins.  For rules that single out one asset (server_rules)."""
+    head, ext = name_parts(logical_path)
+    return f"{regex_literal(head)}(?:{_VERSION})?{regex_literal(ext)}{_TWIN_TAIL}"
+
+
+def regex_literal(text: str) -> str:
+    """`text` as a regex that PCRE (Apache, nginx) and RE2 (Caddy) read alike
+    and that survives every config's quoting: letters, digits, `_-/` and
+    non-ASCII as they are, `.` as `\\.`, any other character as `\\xHH`
+    (no quote, `#`, brace or backslash reaches a config file)."""
+    return "".join(c if c.isalnum() or c in "_-/" or ord(c) > 127
+                   else "\\." if c == "." else f"\\x{ord(c):02x}" for c in text)
+
+
 # Plain names the tool owns at the output root: the build manifest and any
 # twin of it (a server would hand `manifest.json.gz` to gzip clients asking
 # for the manifest).
@@ -201,7 +221,7 @@ FONT_EXTENSIONS = (".woff2", ".woff", ".ttf", ".otf", ".eot")
 # The names that carry the CORS headers: versioned names and fonts (twins
 # included: the header must be on every variant a browser may get).
 CORS_NAME_RE = re.compile(
-    r"(?:\.v[0-9a-f]{8,32}(?:\.[^./]+)?|\.(?:"
+    r"(?:" + _VERSION + r"(?:\.[^./]+)?|\.(?:"
     + "|".join(e.lstrip(".") for e in FONT_EXTENSIONS) + r"))" + _TWIN_TAIL + "$")
 
 

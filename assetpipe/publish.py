@@ -23,6 +23,8 @@ def manifest_entry(b, imports: list[str] | None = None) -> dict:
         entry["sourcemap"] = b.sourcemap
     if b.prehashed:  # name kept from the bundler; immutable like a versioned one
         entry["prehashed"] = True
+    if b.not_utf8:  # served with its bare type, never charset=utf-8
+        entry["not_utf8"] = True
     return entry
 
 

@@ -2,10 +2,12 @@
 
 One battery for every server.  From manifest.json it takes one versioned
 asset of each kind the rules treat differently (css, js, svg, png, woff2,
-html: the one with the most twins) and checks, against the bytes in the
-output folder, what the generated rules promise: negotiation (q=0 refuses),
-types, caching by name, CORS, 304s, HEAD and ranges on every variant, no
-second compression, plain 404s for wrong versions, hidden state.
+html: the one with the most twins; and one text file that is not UTF-8, if
+any) and checks, against the bytes in the output folder, what the generated
+rules promise: negotiation (q=0 refuses), types (charset=utf-8 exactly when
+the bytes are UTF-8 text), caching by name, CORS, 304s, HEAD and ranges on
+every variant, no second compression, plain 404s for wrong versions, hidden
+state.
 Standard library only, so it also runs where the build stack is not installed.
 """
 from __future__ import annotations
@@ -19,7 +21,7 @@ from urllib.parse import quote, urlsplit
 
 from assetpipe.errors import BuildError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.media_types import content_type
+from assetpipe.media_types import content_type, content_type_header, is_text, is_utf8
 from assetpipe.policy import IMMUTABLE_MAX_AGE, STATE_DIR, VERSIONED_NAME_RE, wants_cors
 
 TIMEOUT_SECONDS = 10
@@ -65,13 +67,19 @@ def fetch(url: str, method: str = "GET", headers: dict | None = None) -> Respons
 
 
 def pick_assets(manifest: dict) -> list[tuple[str, dict]]:
-    """Per kind in KINDS, the asset with the most twins (the one worth checking)."""
+    """Per kind in KINDS, the UTF-8 asset with the most twins (the one worth
+    checking), then the text asset that is not UTF-8 with the most (the rules
+    make an exception for it)."""
     picked = []
+    assets = sorted(manifest["assets"].items())
     for kind in KINDS:
-        candidates = [(name, entry) for name, entry in sorted(manifest["assets"].items())
-                      if name.endswith(kind)]
+        candidates = [(name, entry) for name, entry in assets
+                      if name.endswith(kind) and not entry.get("not_utf8")]
         if candidates:
             picked.append(max(candidates, key=lambda item: len(item[1].get("encodings", {}))))
+    legacy = [(name, entry) for name, entry in assets if entry.get("not_utf8")]
+    if legacy:
+        picked.append(max(legacy, key=lambda item: len(item[1].get("encodings", {}))))
     if not any(entry.get("encodings") for _, entry in picked):
         raise BuildError("manifest.json has no asset with a compressed twin to check")
     return picked
@@ -106,8 +114,9 @@ def check_deployment(base_url: str, output_dir: str, cors_origin: str = "") -> l
     for logical, entry in picked:
         results += check_asset(base, output_dir, entry, cors_origin)
         if os.path.isfile(os.path.join(output_dir, logical)):  # keep_unversioned
-            results += check_short_cached(base + quote(logical))
-    results += check_short_cached(base + MANIFEST_NAME)
+            results += check_short_cached(base + quote(logical), logical,
+                                          not entry.get("not_utf8"))
+    results += check_short_cached(base + MANIFEST_NAME, MANIFEST_NAME)
     with_twins = next(entry for _, entry in picked if entry.get("encodings"))
     results += check_missing(base + quote(_missing_version(with_twins["path"])))
     results += check_hidden(base + STATE_DIR + "/")
@@ -119,19 +128,22 @@ def check_asset(base: str, output_dir: str, entry: dict, cors_origin: str) -> li
     url = base + quote(entry["path"])
     encodings = entry.get("encodings", {})
     results = []
+    utf8 = True
     for encoding, path in [("identity", entry["path"]), *sorted(encodings.items())]:
         with open(os.path.join(output_dir, path), "rb") as f:
             expected = f.read()
+        utf8 = is_utf8(expected) if encoding == "identity" else utf8  # twins: the file's
         results += check_variant(url, encoding, expected, entry["path"], bool(encodings),
-                                 cors_origin)
+                                 cors_origin, utf8)
     return results + check_negotiation(url, entry)
 
 
 def check_variant(url: str, encoding: str, expected: bytes, path: str, has_twins: bool,
-                  cors_origin: str = "") -> list[Result]:
+                  cors_origin: str = "", utf8: bool = True) -> list[Result]:
     """GET, 304s, HEAD and Range for one encoding of a versioned asset.
 
-    Every variant of a name with twins must say `Vary: Accept-Encoding`.
+    Every variant of a name with twins must say `Vary: Accept-Encoding`;
+    each has the type of the file (`utf8`: its uncompressed bytes are UTF-8).
     """
     label = f"{path} ({encoding})"
     got = fetch(url, headers={"Accept-Encoding": encoding})
@@ -142,8 +154,7 @@ def check_variant(url: str, encoding: str, expected: bytes, path: str, has_twins
                f"{len(got.body)} bytes, expected {len(expected)}"),
         Result(got.header("Content-Encoding") == want_encoding, f"{label} Content-Encoding",
                repr(got.header("Content-Encoding"))),
-        Result(got.header("Content-Type").startswith(content_type(path)), f"{label} Content-Type",
-               got.header("Content-Type")),
+        check_type(got, path, utf8, label),
         Result(_is_immutable(got), f"{label} cached for a year", got.header("Cache-Control")),
     ]
     if has_twins:
@@ -193,10 +204,25 @@ def check_negotiation(url: str, entry: dict) -> list[Result]:
                    f"{entry['path']} {what}", repr(got.header("Content-Encoding")))]
 
 
-def check_short_cached(url: str) -> list[Result]:
+def check_type(got: Response, path: str, utf8: bool, label: str) -> Result:
+    """The table's type, saying charset=utf-8 exactly when the bytes are UTF-8
+    text: a text file that is not (copied unchanged) must not be announced as
+    UTF-8 -- stale rules, made before a build found it, fail here."""
+    header = got.header("Content-Type")
+    media, _, params = header.partition(";")
+    charset = re.search(r"charset\s*=\s*\"?([^\s;\"]+)", params, re.IGNORECASE)
+    says_utf8 = charset is not None and charset.group(1).lower() in ("utf-8", "utf8")
+    agrees = media.strip().lower() == content_type(path) and says_utf8 == (utf8 and is_text(path))
+    return Result(agrees, f"{label} Content-Type",
+                  f"{header!r}, expected {content_type_header(path, utf8)!r}")
+
+
+def check_short_cached(url: str, path: str, utf8: bool = True) -> list[Result]:
+    """A plain name: short caching, and the type its bytes call for."""
     got = fetch(url)
     return [Result(got.status == 200 and not _is_immutable(got), f"{url} short-cached",
-                   f"{got.status}, Cache-Control {got.header('Cache-Control')!r}")]
+                   f"{got.status}, Cache-Control {got.header('Cache-Control')!r}"),
+            check_type(got, path, utf8, url)]
 
 
 def check_missing(url: str) -> list[Result]:

@@ -27,9 +27,12 @@ from assetpipe.policy import (
     Twin,
     active_twins,
     cors_origin,
+    names_re,
     prehashed_re,
+    regex_literal,
     short_cache_control,
 )
+from assetpipe.publish import read_current
 
 SERVERS = ("apache", "nginx", "caddy")
 
@@ -99,7 +102,37 @@ def template_context(config: Config) -> dict:
         "fallback_path": urlsplit(fallback_url).path or fallback,
         "cors_origin": cors_origin(config.serve.cors, config.url_prefix),
         "cors_re": CORS_NAME_RE.pattern,
+        **_charset_context(config),
     }
+
+
+def _charset_context(config: Config) -> dict:
+    """Per-asset exceptions to the type table: text the build found not to be
+    UTF-8 (manifest entries with `not_utf8`, read now: the rules must be
+    regenerated when that list changes, and `--check` fails until they are)
+    gets its bare type.  Grouped by type; regexes over the same three
+    subjects as the versioned ones (URL path, path inside handle_path, file)."""
+    manifest = read_current(config.output)
+    groups: dict[str, list[str]] = {}
+    for logical, entry in sorted((manifest or {}).get("assets", {}).items()):
+        if entry.get("not_utf8"):  # a prehashed (or Vite) entry's name is its path
+            name = entry["path"] if entry.get("prehashed") else logical
+            groups.setdefault(content_type_header(name, utf8=False), []).append(name)
+    note = (["Text that is not UTF-8 is served with its bare type (no charset=utf-8):",
+             "the names below are the manifest's not_utf8 entries when these rules were",
+             "made; regenerate them after a build changes that list (--check tells)."]
+            if manifest else
+            ["No manifest.json in the output yet: text that is not UTF-8 gets no",
+             "exception here; regenerate these rules after `assetpipe build`."])
+    output = regex_literal(Path(config.output).as_posix())
+
+    def exception(ctype: str, names: list[str]) -> dict:
+        either = "|".join(map(names_re, names))
+        return {"type": ctype, "names": names,
+                "path_re": f"^{regex_literal(config.url_path)}(?:{either})$",
+                "stripped_re": f"^/(?:{either})$", "file_re": f"^{output}/(?:{either})$"}
+    return {"charset_note": note, "charset_exceptions": [
+        exception(ctype, names) for ctype, names in sorted(groups.items())]}
 
 
 def _prehashed_context(config: Config) -> dict:

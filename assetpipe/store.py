@@ -24,7 +24,7 @@ from sqlite3 import DatabaseError
 
 from assetpipe.errors import BuildError
 
-FORMAT = "3"
+FORMAT = "4"  # 4: Built records say not_utf8
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (logical TEXT PRIMARY KEY, size INT, mtime INT, inode INT);

@@ -31,6 +31,7 @@ from assetpipe.config import Sync, is_inside
 from assetpipe.errors import BuildError, UsageError
 from assetpipe.history import manifest_paths
 from assetpipe.manifest import MANIFEST_NAME
+from assetpipe.media_types import content_type_header, is_utf8
 from assetpipe.policy import CORS_ANY, bucket_cors_rule, cors_origin
 from assetpipe.sync_plan import (
     INDEX_KEY,
@@ -215,12 +216,11 @@ def _charset_checked(f: LocalFile) -> ObjectMeta:
         return f.meta
     try:
         with open(f.text_path, "rb") as fh:
-            fh.read().decode("utf-8")
-    except UnicodeDecodeError:
-        return replace(f.meta, content_type=f.meta.content_type.split(";")[0])
+            utf8 = is_utf8(fh.read())
     except OSError as exc:
         raise BuildError(f"cannot read file: {exc.strerror}", f.text_path) from None
-    return f.meta
+    return f.meta if utf8 else replace(f.meta,
+                                       content_type=content_type_header(f.text_path, utf8))
 
 
 def _record_history(target, remote: dict, manifest_bytes: bytes, settings: Sync) -> None:

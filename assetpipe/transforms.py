@@ -87,7 +87,8 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
         try:
             text = decode_text(logical_path, data)
         except BuildError as exc:
-            return data, [f"{exc}; copied unchanged"]
+            return data, [f"{exc}; copied unchanged, served without charset=utf-8 "
+                          "(make the server rules again after this build)"]
         minified = minifies(logical_path, settings)
         original = text
         text = rewrite_text(logical_path, logical_path, text, versioned,

@@ -27,7 +27,13 @@ before the fix).  Item -> tests:
    test_killed_builds_converge / test_killed_syncs_converge (acceptance: 20 + 10 kills)
 10. url_prefix: test_url_prefix_without_trailing_slash_is_normalised,
    test_relative_url_prefix_is_refused
-11. non-UTF-8 CSS: test_non_utf8_css_is_synced_without_a_utf8_charset (moto_server)
+11. non-UTF-8 CSS: test_non_utf8_css_is_synced_without_a_utf8_charset (moto_server),
+   test_transforms.py::test_text_that_is_not_utf8_is_marked_in_the_manifest,
+   test_servers.py::test_text_that_is_not_utf8_is_never_announced_as_utf8 (Apache, nginx,
+   Caddy; versioned and plain names, identity and twins; --check agrees),
+   test_servers.py::test_rules_made_before_the_build_announce_latin1_as_utf8_and_check_says_so,
+   test_apache.py::test_text_that_is_not_utf8_is_never_announced_as_utf8 (--htaccess too),
+   test_cors_browser.py::test_latin1_stylesheet_reads_cafe_in_chromium (computed `content`)
 Crashes -> clear errors: test_crash_cases_are_one_line_errors (parametrised),
    test_corrupt_state_is_discarded,
    test_manifest_load_rejects_a_non_manifest, test_disk_full_names_the_file

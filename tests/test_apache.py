@@ -196,6 +196,33 @@ def test_twins_are_served_with_original_type_and_own_etag(site, logical):
     assert again.status == 304
 
 
+def assert_served_charsets(site) -> None:
+    """Issue 12 item 11: the fixture's css/legacy.css is ISO-8859-1 (with
+    `@charset "iso-8859-1";`): every name (versioned, plain) and variant
+    (identity, each twin) goes out as bare text/css, so the @charset decides;
+    css/site.css, UTF-8, still says charset=utf-8 (the control).  Shared
+    with test_servers (nginx, Caddy, Apache in their layouts)."""
+    for logical, utf8 in (("css/legacy.css", False), ("css/site.css", True)):
+        entry = site.manifest["assets"][logical]
+        assert entry.get("not_utf8", False) is not utf8
+        assert "gzip" in entry["encodings"]
+        for path in (entry["path"], logical):
+            for encoding in ("identity", *entry["encodings"]):
+                got = site.get(path, Accept_Encoding=encoding)
+                assert got.status == 200, path
+                assert got.header("Content-Encoding") == ("" if encoding == "identity"
+                                                          else encoding)
+                assert got.header("Content-Type") == content_type_header(logical, utf8), (
+                    path, encoding)
+    assert site.get(site.manifest["assets"]["css/legacy.css"]["path"]).body == (
+        FIXTURE_SOURCE / "css" / "legacy.css").read_bytes()
+
+
+def test_text_that_is_not_utf8_is_never_announced_as_utf8(site):
+    """The server snippet and the --htaccess variant (<If> in .htaccess)."""
+    assert_served_charsets(site)
+
+
 @pytest.mark.parametrize("logical", ["img/pixel.png", "fonts/stub.woff2", "LICENSE"])
 def test_files_without_twins_are_not_compressed_on_the_fly(site, logical):
     path = site.manifest["assets"][logical]["path"]

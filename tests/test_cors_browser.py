@@ -11,6 +11,7 @@ gzip over http, so the twin responses are the ones that must carry the header.
 from __future__ import annotations
 
 import functools
+import html
 import re
 import shutil
 import subprocess
@@ -86,22 +87,23 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def asset_origin(kind: str, cors: str):
-    """Origin B: build with url_prefix on PORT_B, write `kind`'s rules, start it."""
+def asset_origin(kind: str, cors: str, sources: dict = SOURCES, rules_first: bool = False):
+    """Origin B: build with url_prefix on PORT_B, write `kind`'s rules, start it
+    (`rules_first`: rules written before the build, test_servers.serve_built)."""
     workdir = world_readable_tmpdir(f"assetpipe-cors-{kind}-")
-    write_tree(workdir / "static", SOURCES)
+    write_tree(workdir / "static", sources)
     config, server = test_servers.serve_built(kind, workdir, lambda port: (
         f'source = "static"\noutput = "out"\nurl_prefix = "http://127.0.0.1:{port}/static/"\n'
-        f'[serve]\ncors = "{cors}"\n[nginx]\nlisten = "127.0.0.1:{port}"\n'))
+        f'[serve]\ncors = "{cors}"\n[nginx]\nlisten = "127.0.0.1:{port}"\n'), rules_first)
     return Path(config.output), server
 
 
 def load_in_chromium(chromium: str, page_root: Path, page_url: str, output: Path,
-                     name: str) -> str:
+                     name: str, page: str = PAGE) -> str:
     """Render the page with the Jinja helpers, load it from origin A, return the DOM."""
     env = jinja2.Environment(autoescape=True)
     install(env, Manifest.load(str(output / "manifest.json")))
-    (page_root / f"{name}.html").write_text(env.from_string(PAGE).render(), encoding="utf-8")
+    (page_root / f"{name}.html").write_text(env.from_string(page).render(), encoding="utf-8")
     profile = page_root / f"profile-{name}"
     result = subprocess.run([chromium, *CHROMIUM_ARGS, f"--user-data-dir={profile}",
                              f"{page_url}/{name}.html"], capture_output=True, text=True,
@@ -132,3 +134,60 @@ def test_sri_assets_from_another_origin(kind, chromium, page_origin):
     # that had to carry the CORS headers were the twins.
     seen = QuietHandler.accept_encodings
     assert seen and all("gzip" in header for header in seen)
+
+
+# --- issue 12 item 11: a stylesheet that is not UTF-8 ----------------------------------
+# ISO-8859-1 with `@charset "iso-8859-1";`: "caf\xe9" is one byte 0xE9.  Browsers
+# take a stylesheet's encoding from the BOM, then the Content-Type charset, then
+# @charset, then the page's (UTF-8 here), so only a response without
+# charset=utf-8 lets the @charset decide.  Long enough for gzip twins: Chromium
+# asks for gzip, so the twins are what it decodes.
+CHARSET_SOURCES = {
+    "css/latin1.css": ('@charset "iso-8859-1";\n#latin1::before { content: "caf\xe9"; }\n'
+                       + "".join(f".l{i} {{ margin: {i}px; }} /* r\xe9serv\xe9 */\n"
+                                 for i in range(60))).encode("latin-1"),
+    "css/utf8.css": '#utf8::before { content: "café"; }\n'
+                    + "".join(f".u{i} {{ margin: {i}px; }} /* réservé */\n" for i in range(60)),
+}
+CHARSET_PAGE = """<!doctype html><html><head><meta charset="utf-8">
+{{ stylesheet_tag("css/latin1.css") }}
+{{ stylesheet_tag("css/utf8.css") }}
+</head><body><p id="latin1"></p><p id="utf8"></p>
+<script>
+window.addEventListener("load", function () {
+  ["latin1", "utf8"].forEach(function (id) {
+    var content = getComputedStyle(document.getElementById(id), "::before").content;
+    document.documentElement.setAttribute("data-" + id, content);
+  });
+});
+</script></body></html>
+"""
+
+
+def computed_content(dom: str, element: str) -> str:
+    found = re.search(rf'data-{element}="([^"]*)"', dom)
+    assert found, dom[:2000]
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_latin1_stylesheet_reads_cafe_in_chromium(kind, chromium, page_origin):
+    """The generated rules serve the Latin-1 stylesheet (its gzip twin, to
+    Chromium) without charset=utf-8: its @charset decides and `content` reads
+    "café"; the UTF-8 control reads "café" too.  Negative control: the same
+    files under rules made before the build (no exception: charset=utf-8, as
+    every .css was before) read "caf\ufffd"."""
+    page_root, page_url = page_origin
+    doms = {}
+    for rules_first in (False, True):
+        output, server = asset_origin(kind, "auto", CHARSET_SOURCES, rules_first)
+        try:
+            assert list((output / "css").glob("latin1.v*.css.gzip"))
+            doms[rules_first] = load_in_chromium(chromium, page_root, page_url, output,
+                                                 f"{kind}-charset-{rules_first}", CHARSET_PAGE)
+        finally:
+            server.cleanup()
+    assert computed_content(doms[False], "latin1") == '"café"'
+    assert computed_content(doms[False], "utf8") == '"café"'
+    assert computed_content(doms[True], "latin1") == '"caf\ufffd"'
+    assert computed_content(doms[True], "utf8") == '"café"'

@@ -1,12 +1,22 @@
 """The shared serving policy and the one context every server's rules render from."""
 from __future__ import annotations
 
+import re
+
 import pytest
+from conftest import write_tree
 
 from assetpipe import apache_rules
+from assetpipe.build import build
 from assetpipe.cli import main
 from assetpipe.config import load_config
-from assetpipe.policy import IMMUTABLE_CACHE_CONTROL, cors_origin, short_cache_control, wants_cors
+from assetpipe.policy import (
+    IMMUTABLE_CACHE_CONTROL,
+    cors_origin,
+    names_re,
+    short_cache_control,
+    wants_cors,
+)
 from assetpipe.server_rules import SERVERS, render, template_context
 
 
@@ -97,3 +107,44 @@ def test_nginx_include_is_relative_to_the_config_file(tmp_path):
     rules = render(load_config(str(path)), "nginx")
     assert f"include {tmp_path / 'app.conf'};" in rules
     assert 'rewrite "^/static/(.*)$" "/dynamic_handler/$1" last;' in rules
+
+
+@pytest.mark.parametrize("logical, names, others", [
+    ("css/legacy.css", ["css/legacy.css", "css/legacy.v0123456789.css",
+                        "css/legacy.v0123456789abcdef0123456789abcdef.css.gzip",
+                        "css/legacy.css.br", "css/legacy.v0123456789.css.gz"],
+     ["css/legacy.v0123.css", "css/legacyXcss", "xcss/legacy.css", "css/legacy.css.bak",
+      "css/legacy.v0123456789.js"]),
+    ("LICENSE", ["LICENSE", "LICENSE.v0123456789", "LICENSE.v0123456789.gz"], ["LICENSEX"]),
+    ('a b#"{x}\\.txt', ['a b#"{x}\\.txt', 'a b#"{x}\\.v0123456789.txt'], ["a b#'{x}\\.txt"]),
+])
+def test_names_re_covers_every_name_of_one_asset_only(logical, names, others):
+    regex = names_re(logical)
+    assert not set('"#{ ') & set(regex.replace("{8,32}", "")), regex   # config-quoting safe
+    assert all(re.fullmatch(regex, name) for name in names)
+    assert not any(re.fullmatch(regex, name) for name in others)
+
+
+def test_rules_single_out_the_text_the_build_found_not_utf8(tmp_path):
+    """Before the build the rules say they know of none; after it, every
+    server's rules carry the manifest's not_utf8 names, grouped by bare type,
+    and nothing else."""
+    text = 'url_prefix = "https://cdn.example.com/static/"\n[compress]\nbrotli = true\n'
+    config = load_config(str(config_file(tmp_path, text)))
+    write_tree(tmp_path / "static", {"css/a.css": b"a{content:'\xe9'}", "css/b.css": b"\xe9{}",
+                                     "img/c.svg": b"<svg>\xe9</svg>", "css/ok.css": "é{}"})
+    before = template_context(config)
+    assert before["charset_exceptions"] == [] and "No manifest.json" in before["charset_note"][0]
+    build(config, workers=1)
+    exceptions = template_context(config)["charset_exceptions"]
+    assert [(e["type"], e["names"]) for e in exceptions] == [
+        ("image/svg+xml", ["img/c.svg"]), ("text/css", ["css/a.css", "css/b.css"])]
+    css = exceptions[1]
+    assert re.fullmatch(css["path_re"], "/static/css/b.v0123456789.css.br")
+    assert re.fullmatch(css["stripped_re"], "/css/a.css")
+    assert re.fullmatch(css["file_re"], f"{tmp_path}/out/css/a.v0123456789.css.gzip")
+    assert not re.fullmatch(css["path_re"], "/static/css/ok.css")
+    for server, rules in rendered(tmp_path, text).items():
+        assert rules.count(css["file_re" if server == "apache" else
+                                "path_re" if server == "nginx" else "stripped_re"]) == 1, server
+        assert "# css/a.css, css/b.css\n" in rules, server

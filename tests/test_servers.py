@@ -67,26 +67,31 @@ class Deployment:
         return fetch(self.base + path, "GET", {k.replace("_", "-"): v for k, v in headers.items()})
 
 
-def serve_built(kind: str, workdir: Path, config_text):
+def serve_built(kind: str, workdir: Path, config_text, rules_first: bool = False):
     """Write the config (`config_text(port)`), build, write `kind`'s rules with
-    the CLI and start `kind` with them on that port: (Config, server)."""
+    the CLI and start `kind` with them on that port: (Config, server).
+    `rules_first` writes the rules before the build (stale rules: they know
+    nothing the build found, such as text that is not UTF-8)."""
     port = free_port()
     config_path = workdir / "assetpipe.toml"
     config_path.write_text(config_text(port))
     config = load_config(str(config_path))
-    build(config, workers=1)
     rules = workdir / f"rules.{kind}"
-    assert main([kind, "--config", str(config_path), "-o", str(rules)]) == 0
+    for step in ("rules", "build") if rules_first else ("build", "rules"):
+        if step == "build":
+            build(config, workers=1)
+        else:
+            assert main([kind, "--config", str(config_path), "-o", str(rules)]) == 0
     return config, serve_rules(kind, rules, workdir, port)
 
 
 def deploy(kind: str, url_prefix: str, compress: str, extra: str = "",
-           source: Path = FIXTURE_SOURCE):
+           source: Path = FIXTURE_SOURCE, rules_first: bool = False):
     """Build, write the rules with the CLI, start `kind` with them: (Deployment, server)."""
     config, server = serve_built(kind, world_readable_tmpdir(f"assetpipe-{kind}-site-"), lambda port: (
         f'source = "{source}"\noutput = "out"\nurl_prefix = "{url_prefix}"\n'
         f'[images]\npng = "off"\n[compress]\n{compress}\n'
-        f'[nginx]\nlisten = "127.0.0.1:{port}"\n{extra}\n'))
+        f'[nginx]\nlisten = "127.0.0.1:{port}"\n{extra}\n'), rules_first)
     output = Path(config.output)
     # Dot-named things a deployment may hold (the state lives elsewhere now;
     # an old release kept it here), so hiding them is tested on real files.
@@ -118,10 +123,12 @@ def test_check_battery_passes(site, capsys):
     assert "FAIL" not in out
     # every kind of file was checked, each encoding the build wrote
     for logical in ("css/site.css", "js/app.js", "img/icon.svg", "img/pixel.png",
-                    "fonts/stub.woff2", "about.html"):
+                    "fonts/stub.woff2", "about.html", "css/legacy.css"):
         entry = site.manifest["assets"][logical]
         for encoding in ("identity", *entry.get("encodings", {})):
             assert f"PASS  {entry['path']} ({encoding}) body matches the file" in out
+            assert f"PASS  {entry['path']} ({encoding}) Content-Type" in out
+    assert "legacy.css Content-Type: 'text/css', expected 'text/css'" in out  # plain name
     assert "manifest.json short-cached" in out
 
 
@@ -178,7 +185,29 @@ def test_fallback_proxies_missing_pages_only(site):
     assert site.get("about.html").body == (site.output / "about.html").read_bytes()
 
 
+def test_text_that_is_not_utf8_is_never_announced_as_utf8(site):
+    test_apache.assert_served_charsets(site)
+
+
 # --- negative controls: the battery fails without the rules -------------------------
+
+@pytest.mark.parametrize("kind", SERVERS)
+def test_rules_made_before_the_build_announce_latin1_as_utf8_and_check_says_so(kind, capsys):
+    """The exception comes from what the build found: rules made before it
+    send the Latin-1 stylesheet as charset=utf-8 (what every .css got before
+    item 11), and the battery fails on exactly that."""
+    deployment, server = deploy(kind, "/", 'gzip_suffix = ".gz"\nbrotli = true',
+                                rules_first=True)
+    try:
+        legacy = deployment.manifest["assets"]["css/legacy.css"]
+        assert deployment.get(legacy["path"]).header("Content-Type") == "text/css; charset=utf-8"
+        assert main([kind, "--config", str(deployment.config_path),
+                     "--check", deployment.base]) == 1
+    finally:
+        server.cleanup()
+    failed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("FAIL")]
+    assert failed and all("legacy" in line and "Content-Type" in line for line in failed), failed
+
 
 @pytest.mark.parametrize("kind", ["nginx", "caddy"])
 def test_battery_fails_against_a_bare_server(kind, capsys):

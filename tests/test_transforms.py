@@ -6,7 +6,7 @@ import pytest
 from assetpipe.cli import main
 from assetpipe.config import Images, Minify
 from assetpipe.transforms import Settings, transform_bundle, transform_file
-from conftest import load_manifest, write_config, write_tree
+from conftest import build_dir, load_manifest, write_config, write_tree
 
 LATIN1_JS = b"var a = 1;\nvar s = '\xe9t\xe9';\n"
 LATIN1_CSS = b"a { color: red; }\n\n/* caf\xe9 */\nb { color: blue; }\n"
@@ -21,7 +21,8 @@ def test_single_non_utf8_file_is_copied_unminified_with_a_warning(tmp_path, caps
     out, err = capsys.readouterr()
     assert out == ""
     assert err == (f"warning: {name}:{line}: not valid UTF-8 (byte 0xe9); save the file as UTF-8; "
-                   "copied unchanged\n")
+                   "copied unchanged, served without charset=utf-8 (make the server rules "
+                   "again after this build)\n")
     output = tmp_path / "out"
     assets = load_manifest(output)["assets"]
     assert (output / assets[name]["path"]).read_bytes() == data
@@ -60,3 +61,22 @@ def test_bundle_members_minified_individually_and_joined():
     content, _ = transform_bundle("all.js", [("a.js", b"var  a = 1\n"),
                                              ("b.min.js", b"var  b  = 2\n")], Settings(), {})
     assert content == b"var a=1\n;\nvar  b  = 2\n"
+
+
+def test_text_that_is_not_utf8_is_marked_in_the_manifest(tmp_path):
+    """Every text type, not only JS/CSS: the entry says `not_utf8` (the server
+    rules and --check read it), through no-op and incremental rebuilds, until
+    the file is saved as UTF-8."""
+    latin1 = {"css/latin1.css": LATIN1_CSS, "img/latin1.svg": b"<svg><!-- \xe9 --></svg>\n",
+              "notes.txt": b"r\xe9sum\xe9\n", "page.html": b"<p>caf\xe9</p>\n"}
+    write_tree(tmp_path / "static", {**latin1, "css/ok.css": "a::before { content: 'é' }\n",
+                                     "img/bytes.png": b"\x89PNG\r\n\x1a\n\xff\xfe"})
+    cfg = write_config(tmp_path)
+    for _ in range(2):  # cold, then a no-op
+        build_dir(cfg)
+        assets = load_manifest(tmp_path / "out")["assets"]
+        assert {name for name, entry in assets.items() if entry.get("not_utf8")} == set(latin1)
+        assert all(entry["not_utf8"] is True for name, entry in assets.items() if name in latin1)
+    write_tree(tmp_path / "static", {"notes.txt": "résumé\n"})
+    build_dir(cfg)
+    assert "not_utf8" not in load_manifest(tmp_path / "out")["assets"]["notes.txt"]
