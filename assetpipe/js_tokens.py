@@ -249,9 +249,10 @@ def first_difference(source: str, output: str, module: bool = False) -> int | No
     return differs(tokenize(source, module), output, module)
 
 
-def differs(source: Tokens, output: str, module: bool = False) -> int | None:
-    """first_difference() for a source tokenized already."""
-    sa, sb = stream(source), stream(tokenize(output, module))
+def differs(source: Tokens, output: str | Tokens, module: bool = False) -> int | None:
+    """first_difference() for a source (and maybe an output) tokenized already."""
+    out = output if isinstance(output, Tokens) else tokenize(output, module)
+    sa, sb = stream(source), stream(out)
     if sa == sb:
         return None
     pairs = enumerate(zip(sa, sb, strict=False))
