@@ -217,3 +217,21 @@ def test_generated_min_js_map_composes_or_warns(tmp_path, acorn_dir, broken):
             "vendor/lib.min.js: its input map vendor/lib.min.js.map is unusable")
     [result] = acorn_check([entry_for(out, entry)], acorn_dir, tmp_path)
     assert result["count"] == 0 and result["checked"] >= 20, result
+
+
+def test_edge_cases_and_unminified_fallbacks_are_mapped_exactly(tmp_path, acorn_dir):
+    """The minifier check's cases (tests/fixtures/js-edge-cases): the scripts
+    rjsmin breaks are published unminified, and their maps are still exact
+    (token for token onto the copied text); so are the minified ones."""
+    cases = Path(__file__).parent / "fixtures" / "js-edge-cases"
+    shutil.copytree(cases, tmp_path / "static")
+    report = build_dir(write_config(tmp_path, extra="[sourcemaps]\nenabled = true\n"))
+    fallbacks = {w.split(":")[0] for w in report.warnings if "published unminified" in w}
+    assets = load_manifest(tmp_path / "out")["assets"]
+    assert len(fallbacks) >= 3 and all("sourcemap" in assets[name] for name in fallbacks)
+    entries = [entry_for(tmp_path / "out", entry) for entry in assets.values()
+               if "sourcemap" in entry]
+    assert len(entries) == len([p for p in cases.iterdir() if ".min." not in p.name])
+    results = acorn_check(entries, acorn_dir, tmp_path)
+    assert {r["out"]: r["problems"] for r in results if r["count"]} == {}
+    assert all(r["checked"] > 0 for r in results)
