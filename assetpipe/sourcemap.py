@@ -12,13 +12,14 @@ cannot account for a token raises AlignError: no map rather than a wrong one.
 """
 from __future__ import annotations
 
-import functools
+import itertools
 import json
+import operator
 import posixpath
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assetpipe.minify import CHARSET_RE, is_preminified
@@ -27,8 +28,9 @@ _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # Line terminators: CSS's (with form feed), JavaScript's (with U+2028/9).
 _LINE_BREAK = {True: re.compile(r"\r\n|[\n\r\f]"), False: re.compile("\r\n|[\n\r\u2028\u2029]")}
-# (output offset, source index, source line, source column): one segment.
-Segment = tuple[int, int, int, int]
+# An aligner's result: (offsets in the minified text, offsets in the file as
+# written), one pair per token.  Columns, not tuples: millions on the corpus.
+Pairs = tuple[list[int], list[int]]
 
 
 class AlignError(Exception):
@@ -67,9 +69,26 @@ class Sources:
         return self._index[name]
 
 
+@dataclass
+class Segments:
+    """The map's segments as columns: output offset, source index, source
+    line, source column (0-based; columns in UTF-16 code units)."""
+
+    out: list[int] = field(default_factory=list)
+    source: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+    col: list[int] = field(default_factory=list)
+
+    def extend(self, other: Segments) -> None:
+        self.out += other.out
+        self.source += other.source
+        self.line += other.line
+        self.col += other.col
+
+
 # How a piece's source offsets become segments: (output offset base, pairs) ->
 # segments; the plain one is below, a shipped input map's is sourcemap_js.Composed.
-Resolver = Callable[[int, list[tuple[int, int]]], list[Segment]]
+Resolver = Callable[[int, Pairs], Segments]
 
 
 def source_map(out_logical: str, output: str, pieces: list[Piece],
@@ -82,7 +101,7 @@ def source_map(out_logical: str, output: str, pieces: list[Piece],
     css = out_logical.endswith(".css")
     aligner = sourcemap_css.pairs if css else sourcemap_js.pairs
     sources = Sources(posixpath.dirname(out_logical) or ".")
-    segments: list[Segment] = []
+    segments = Segments()
     pos = 0
     for piece in pieces:
         text, skip = _in_output(piece.final, len(pieces) > 1, css)
@@ -90,7 +109,7 @@ def source_map(out_logical: str, output: str, pieces: list[Piece],
         if start < 0:
             raise AlignError(f"{piece.source}: not found in the output")
         resolve = _resolver(sources, piece, css, (paths or {}).get(piece.source), warnings)
-        segments += resolve(start - skip, aligner(piece, skip, text))
+        segments.extend(resolve(start - skip, aligner(piece, skip, text)))
         pos = start + len(text)
     return _render(out_logical, output, sources, segments)
 
@@ -120,12 +139,11 @@ def _resolver(sources: Sources, piece: Piece, css: bool, path: str | None,
 
 def plain_resolver(sources: Sources, piece: Piece) -> Resolver:
     """Segments pointing into the piece's own text (the file as written)."""
-    def resolve(base: int, pairs: list[tuple[int, int]]) -> list[Segment]:
+    def resolve(base: int, pairs: Pairs) -> Segments:
         index = sources.add(piece.source, piece.original)
-        lines, cols = positions(piece.original, [src for _, src in pairs],
-                                piece.source.endswith(".css"))
-        return [(base + out, index, line, col)
-                for (out, _), line, col in zip(pairs, lines, cols, strict=True)]
+        lines, cols = positions(piece.original, pairs[1], piece.source.endswith(".css"))
+        out = [base + offset for offset in pairs[0]] if base else pairs[0]
+        return Segments(out, [index] * len(out), lines, cols)
     return resolve
 
 
@@ -135,6 +153,14 @@ def positions(text: str, offsets: list[int], css: bool) -> tuple[list[int], list
     starts = line_starts(text, css)
     if len(starts) == 1:  # minified text: one line
         lines, cols = [0] * len(offsets), list(offsets)
+    elif all(map(operator.le, offsets, itertools.islice(offsets, 1, None))):
+        # In order (JS always): one step per line, not per offset.
+        bounds = [bisect_left(offsets, start) for start in starts] + [len(offsets)]
+        lines, line_of = [], []
+        for line, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            lines += [line] * (hi - lo)
+            line_of += [starts[line]] * (hi - lo)
+        cols = list(map(operator.sub, offsets, line_of))
     else:
         lines = [bisect_right(starts, offset) - 1 for offset in offsets]
         cols = [offset - starts[line] for offset, line in zip(offsets, lines, strict=True)]
@@ -148,27 +174,44 @@ def line_starts(text: str, css: bool = True) -> list[int]:
     return [0] + [m.end() for m in _LINE_BREAK[css].finditer(text)]
 
 
-def _render(out_logical: str, output: str, sources: Sources, segments: list[Segment]) -> bytes:
+def _render(out_logical: str, output: str, sources: Sources, segments: Segments) -> bytes:
     css = out_logical.endswith(".css")
-    out_lines, out_cols = positions(output, [seg[0] for seg in segments], css)
-    lines: list[list[str]] = [[] for _ in line_starts(output, css)]
-    # Deltas from the previous segment (the generated column restarts per line).
-    p_col = p_source = p_line = p_src_col = 0
-    last_line = -1
-    vlq = _vlq
-    for line, col, (_, source, s_line, s_col) in zip(out_lines, out_cols, segments, strict=True):
-        if line != last_line:
-            p_col, last_line = 0, line
-        lines[line].append(vlq(col - p_col) + vlq(source - p_source)
-                           + vlq(s_line - p_line) + vlq(s_col - p_src_col))
-        p_col, p_source, p_line, p_src_col = col, source, s_line, s_col
+    out_lines, out_cols = positions(output, segments.out, css)
+    # Deltas from the previous segment; the generated column restarts per line.
+    d_col = list(_deltas(out_cols))
+    # Segments come in output order: where each generated line's run starts.
+    breaks = [bisect_left(out_lines, line) for line in sorted(set(out_lines))[1:]]
+    for i in breaks:
+        d_col[i] = out_cols[i]
+    vlq, add = _VLQ.__getitem__, operator.add   # map() over C functions: no Python loop
+    encoded = list(map(add, map(add, map(vlq, d_col), map(vlq, _deltas(segments.source))),
+                       map(add, map(vlq, _deltas(segments.line)), map(vlq, _deltas(segments.col)))))
+    lines = [""] * len(line_starts(output, css))
+    for lo, hi in zip([0, *breaks], [*breaks, len(encoded)], strict=True):
+        if hi > lo:
+            lines[out_lines[lo]] = ",".join(encoded[lo:hi])
     doc = {"version": 3, "file": posixpath.basename(out_logical),
            "sources": sources.names, "sourcesContent": sources.contents, "names": [],
-           "mappings": ";".join(",".join(segs) for segs in lines)}
+           "mappings": ";".join(lines)}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-@functools.lru_cache(maxsize=8192)  # small deltas repeat: millions of calls on the corpus
+def _deltas(values: list[int]):
+    """Each value minus the one before (the first minus 0), lazily."""
+    return map(operator.sub, values, itertools.chain((0,), values))
+
+
+class _VLQTable(dict):
+    """value -> its Base64 VLQ, computed once: most deltas are small and repeat."""
+
+    def __missing__(self, value: int) -> str:
+        self[value] = digits = _vlq(value)
+        return digits
+
+
+_VLQ = _VLQTable()
+
+
 def _vlq(value: int) -> str:
     """Base64 VLQ (Source Map v3): sign in the lowest bit, 5 bits a digit."""
     value = (-value << 1) | 1 if value < 0 else value << 1

@@ -15,7 +15,7 @@ import difflib
 import re
 from bisect import bisect_right
 
-from assetpipe.sourcemap import AlignError, Piece, line_starts
+from assetpipe.sourcemap import AlignError, Pairs, Piece, line_starts
 
 # Where a mapping segment starts: strings, comments, an unquoted url(), a
 # name/number run, or one other character (the test checks each against
@@ -26,13 +26,13 @@ TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|/\*.*?(?:\*
 _SPACE = " \t\n\r\f"
 
 
-def pairs(piece: Piece, skip: int, text: str) -> list[tuple[int, int]]:
-    """(offset in piece.final, offset in piece.original) of every token of
+def pairs(piece: Piece, skip: int, text: str) -> Pairs:
+    """(offsets in piece.final, offsets in piece.original) of every token of
     `text` (piece.final from `skip` on): the CSS aligner of sourcemap.source_map."""
     to_rewritten = align(piece.final, piece.rewritten)
     to_original = _rewrite_map(piece.rewritten, piece.original)
-    return [(skip + m.start(), to_original(to_rewritten[skip + m.start()]))
-            for m in TOKEN_RE.finditer(text)]
+    finals = [skip + m.start() for m in TOKEN_RE.finditer(text)]
+    return finals, [to_original(to_rewritten[offset]) for offset in finals]
 
 
 def align(final: str, source: str) -> list[int]:

@@ -18,14 +18,22 @@ import posixpath
 from bisect import bisect_right
 
 from assetpipe import js_tokens
-from assetpipe.sourcemap import AlignError, Piece, Resolver, Segment, Sources, positions
+from assetpipe.sourcemap import (
+    AlignError,
+    Pairs,
+    Piece,
+    Resolver,
+    Segments,
+    Sources,
+    positions,
+)
 
 _B64 = {c: i for i, c in enumerate(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 
 
-def pairs(piece: Piece, skip: int, text: str) -> list[tuple[int, int]]:
-    """(offset in piece.final, offset in piece.original) of every token."""
+def pairs(piece: Piece, skip: int, text: str) -> Pairs:
+    """(offsets in piece.final, offsets in piece.original) of every token."""
     module = piece.source.endswith(".mjs")
     checked, final = piece.tokens or (None, None)
     if final is None:  # no check ran (not minified, or its result came from the cache)
@@ -35,26 +43,38 @@ def pairs(piece: Piece, skip: int, text: str) -> list[tuple[int, int]]:
               else js_tokens.tokenize(piece.original, module))
     if final.kinds != source.kinds:
         raise AlignError(f"{piece.source}: the output's tokens are not the source's")
-    out: list[tuple[int, int]] = []
-    add = out.append
-    for i, (kind, start, src) in enumerate(zip(final.kinds, final.starts, source.starts,
-                                               strict=True)):
-        add((start, src))
-        if kind == "tpl":
-            _template_parts(out, final, source, i)
-    return out
+    if "tpl" not in final.kinds:
+        return final.starts, source.starts
+    outs: list[int] = []
+    srcs: list[int] = []
+    last, kinds = 0, final.kinds
+    while (i := _next(kinds, "tpl", last)) >= 0:
+        outs += final.starts[last:i + 1]
+        srcs += source.starts[last:i + 1]
+        _template_parts(outs, srcs, final, source, i)
+        last = i + 1
+    return outs + final.starts[last:], srcs + source.starts[last:]
 
 
-def _template_parts(out: list[tuple[int, int]], final, source, i: int) -> None:
+def _next(items: list[str], value: str, start: int) -> int:
+    try:
+        return items.index(value, start)
+    except ValueError:
+        return -1
+
+
+def _template_parts(outs: list[int], srcs: list[int], final, source, i: int) -> None:
     """Segments inside template chunk `i` ("`text${", "}text`", ...): its
     text after the opening character, and its closing `${` or `` ` ``."""
     start, end = final.starts[i], final.ends[i]
     src_start, src_end = source.starts[i], source.ends[i]
     tail = 2 if final.text.startswith("${", end - 2) and end - 2 > start else 1
     if start + 1 < end - tail:
-        out.append((start + 1, src_start + 1))
+        outs.append(start + 1)
+        srcs.append(src_start + 1)
     if end - tail > start:
-        out.append((end - tail, src_end - tail))
+        outs.append(end - tail)
+        srcs.append(src_end - tail)
 
 
 class Composed:
@@ -81,15 +101,18 @@ class Composed:
             return self.sources.add(name, content, logical=False)
         return self.sources.add(posixpath.normpath(posixpath.join(folder, name)), content)
 
-    def __call__(self, base: int, found: list[tuple[int, int]]) -> list[Segment]:
-        lines, cols = positions(self.piece.original, [src for _, src in found], False)
-        segments = []
-        for (out, _), line, col in zip(found, lines, cols, strict=True):
+    def __call__(self, base: int, found: Pairs) -> Segments:
+        lines, cols = positions(self.piece.original, found[1], False)
+        segments = Segments()
+        for out, line, col in zip(found[0], lines, cols, strict=True):
             row = self.lines[line] if line < len(self.lines) else []
             k = bisect_right(row, (col, (1 << 62,))) - 1
             if k >= 0 and len(row[k][1]) >= 3:
                 source, s_line, s_col = row[k][1][:3]
-                segments.append((base + out, self.index[source], s_line, s_col))
+                segments.out.append(base + out)
+                segments.source.append(self.index[source])
+                segments.line.append(s_line)
+                segments.col.append(s_col)
         return segments
 
 
