@@ -140,6 +140,14 @@ def tokenize(text: str, module: bool = False, end: int | None = None) -> Tokens:
     return Tokens(text, lexer.kinds, lexer.starts, lexer.ends)
 
 
+def next_token(text: str, pos: int, module: bool = False) -> tuple[int, int]:
+    """(start, end) of the token after the whitespace and comments at `pos`;
+    exact for names, numbers, strings and punctuators (a `/` or a template
+    literal needs the context tokenize() keeps: its end here is not)."""
+    m = _MASTER[module].match(text, pos)
+    return m.end(1), m.end()  # type: ignore[union-attr]  # the pattern matches "" at the end
+
+
 def _lex(lx: _Lexer, matches) -> int | None:
     """Add tokens until one after which lexing must restart elsewhere (a
     regex literal, a template chunk): return that position; None at the end.

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import posixpath
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 
 from assetpipe import js_tokens
 from assetpipe.sourcemap import (
@@ -39,21 +39,68 @@ def pairs(piece: Piece, skip: int, text: str) -> Pairs:
     if final is None:  # no check ran (not minified, or its result came from the cache)
         final = js_tokens.tokenize(piece.final, module)
         checked = final if piece.final == piece.rewritten else None
-    source = (checked if checked is not None and piece.rewritten == piece.original
-              else js_tokens.tokenize(piece.original, module))
-    if final.kinds != source.kinds:
+    source: tuple[list[int], list[int]] | None
+    if checked is None or final.kinds != checked.kinds:
+        checked = js_tokens.tokenize(piece.original, module)
+        source = (checked.starts, checked.ends)
+    else:
+        source = _through_rewrites(checked, piece.original, module)
+    if final.kinds != checked.kinds or source is None:
         raise AlignError(f"{piece.source}: the output's tokens are not the source's")
     if "tpl" not in final.kinds:
-        return final.starts, source.starts
+        return final.starts, source[0]
     outs: list[int] = []
     srcs: list[int] = []
     last, kinds = 0, final.kinds
     while (i := _next(kinds, "tpl", last)) >= 0:
         outs += final.starts[last:i + 1]
-        srcs += source.starts[last:i + 1]
+        srcs += source[0][last:i + 1]
         _template_parts(outs, srcs, final, source, i)
         last = i + 1
-    return outs + final.starts[last:], srcs + source.starts[last:]
+    return outs + final.starts[last:], srcs + source[0][last:]
+
+
+def _through_rewrites(tokens: js_tokens.Tokens, original: str,
+                      module: bool) -> tuple[list[int], list[int]] | None:
+    """(starts, ends) in `original` of the tokens of the rewritten text.
+    Rewriting renamed a few strings and cut a map comment: before the first
+    difference the texts agree, after the last they agree shifted, and only
+    the tokens between are walked (a token of the same text, or a string);
+    None if one is not there."""
+    text = tokens.text
+    if text == original:
+        return tokens.starts, tokens.ends
+    head = _common_prefix(text, original)
+    tail = len(text) - _common_prefix(text[head:][::-1], original[head:][::-1])
+    shift = len(original) - len(text)
+    lo, hi = bisect_right(tokens.ends, head), bisect_left(tokens.starts, tail)
+    starts, ends = tokens.starts[:lo], tokens.ends[:lo]
+    pos = ends[-1] if lo else 0
+    for i in range(lo, hi):
+        start, end = js_tokens.next_token(original, pos, module)
+        if tokens.kinds[i] != "str":
+            end = start + tokens.ends[i] - tokens.starts[i]
+            if original[start:end] != text[tokens.starts[i]:tokens.ends[i]]:
+                return None
+        elif original[start] not in "'\"":
+            return None
+        starts.append(start)
+        ends.append(pos := end)
+    starts += [offset + shift for offset in tokens.starts[hi:]]
+    ends += [offset + shift for offset in tokens.ends[hi:]]
+    return starts, ends
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix (a binary search on slices: C speed)."""
+    lo, hi = 0, min(len(a), len(b))
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[:mid] == b[:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
 
 def _next(items: list[str], value: str, start: int) -> int:
@@ -63,11 +110,12 @@ def _next(items: list[str], value: str, start: int) -> int:
         return -1
 
 
-def _template_parts(outs: list[int], srcs: list[int], final, source, i: int) -> None:
+def _template_parts(outs: list[int], srcs: list[int], final: js_tokens.Tokens,
+                    source: tuple[list[int], list[int]], i: int) -> None:
     """Segments inside template chunk `i` ("`text${", "}text`", ...): its
     text after the opening character, and its closing `${` or `` ` ``."""
     start, end = final.starts[i], final.ends[i]
-    src_start, src_end = source.starts[i], source.ends[i]
+    src_start, src_end = source[0][i], source[1][i]
     tail = 2 if final.text.startswith("${", end - 2) and end - 2 > start else 1
     if start + 1 < end - tail:
         outs.append(start + 1)
