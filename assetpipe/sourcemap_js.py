@@ -6,9 +6,10 @@ rjsmin drops only whitespace and comments; the minifier check
 of its input.  So output token i *is* input token i, and reference
 rewriting (a module specifier renamed, a map comment cut) keeps the token
 count and kinds too: token i of the minified text pairs with token i of the
-file as written.  A template literal is one token here but several in a
-JavaScript engine (`` ` ``, text, `${`, `}`): its pieces are copied
-verbatim, so they get a segment each at the same relative place.
+file as written (found through the rewrites: _through_rewrites).  A
+template literal is one token here but several in a JavaScript engine
+(`` ` ``, text, `${`, `}`): its pieces are copied verbatim, so they get a
+segment each at the same relative place.
 """
 from __future__ import annotations
 
@@ -177,9 +178,11 @@ def input_map_resolver(sources: Sources, piece: Piece, path: str,
     url = found[-1].url.split("?")[0].split("#")[0]
     map_logical = posixpath.normpath(posixpath.join(posixpath.dirname(piece.source), url))
     try:
+        if map_logical.split("/")[0] == "..":  # only what the source folder ships
+            raise ValueError("outside the source folder")
         with open(os.path.join(os.path.dirname(path), *url.split("/")), "rb") as f:
             doc = json.loads(f.read())
-        if doc.get("version") != 3 or "sections" in doc:
+        if not isinstance(doc, dict) or doc.get("version") != 3 or "sections" in doc:
             raise ValueError("not a flat Source Map v3")
         return Composed(sources, piece, doc, map_logical)
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
