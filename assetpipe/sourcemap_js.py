@@ -178,7 +178,7 @@ def input_map_resolver(sources: Sources, piece: Piece, path: str,
     url = found[-1].url.split("?")[0].split("#")[0]
     map_logical = posixpath.normpath(posixpath.join(posixpath.dirname(piece.source), url))
     try:
-        if map_logical.split("/")[0] == "..":  # only what the source folder ships
+        if map_logical.split("/")[0] in ("..", ""):  # only what the source folder ships
             raise ValueError("outside the source folder")
         with open(os.path.join(os.path.dirname(path), *url.split("/")), "rb") as f:
             doc = json.loads(f.read())
