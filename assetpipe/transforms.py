@@ -91,8 +91,11 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
             return data, [f"{exc}; copied unchanged"]
         minified = minifies(logical_path, settings)
         original = text
+        # A file copied unminified keeps its own map comment (re-pointed),
+        # unless maps are `hidden`: then no output names a map.
+        hidden = settings.sourcemaps.enabled and settings.sourcemaps.hidden
         text = rewrite_text(logical_path, logical_path, text, versioned,
-                            keeps_sourcemap=not minified, policy=settings.refs)
+                            keeps_sourcemap=not minified and not hidden, policy=settings.refs)
         warnings: list[str] = []
         final = _final_text(logical_path, original, text, minified, warnings, memo, pieces)
         return final.encode("utf-8"), warnings

@@ -235,3 +235,25 @@ def test_edge_cases_and_unminified_fallbacks_are_mapped_exactly(tmp_path, acorn_
     results = acorn_check(entries, acorn_dir, tmp_path)
     assert {r["out"]: r["problems"] for r in results if r["count"]} == {}
     assert all(r["checked"] > 0 for r in results)
+
+
+def test_hidden_cuts_the_comment_of_a_shipped_min_js_too(tmp_path):
+    """A `*.min.js` published on its own keeps its map comment, re-pointed at
+    the map's versioned copy; with `hidden = true` no output names a map, and
+    the shipped map is still published (for the error tracker)."""
+    code, shipped = _shipped_lib(tmp_path / "lib")
+    for hidden in (False, True):
+        site = tmp_path / f"site-{hidden}"
+        write_tree(site / "static", {"js/lib.min.js": code, "js/lib.min.js.map": shipped,
+                                     "js/app.js": "var total = add(1, 2);\n"})
+        build_dir(write_config(site, extra="[sourcemaps]\nenabled = true\n"
+                               f"hidden = {'true' if hidden else 'false'}\n"))
+        assets = load_manifest(site / "out")["assets"]
+        assert "js/lib.min.js.map" in assets and "sourcemap" in assets["js/app.js"]
+        lib = (site / "out" / assets["js/lib.min.js"]["path"]).read_text()
+        named = [p for p in (site / "out").rglob("*.js") if b"sourceMappingURL" in p.read_bytes()]
+        if hidden:
+            assert named == [] and "function add" in lib
+        else:  # the control: both scripts name their maps
+            assert posixpath.basename(assets["js/lib.min.js.map"]["path"]) in lib
+            assert len(named) == 4   # versioned + plain copy of each
