@@ -74,7 +74,7 @@ class Images:
 
 @dataclass(frozen=True)
 class Sourcemaps:
-    """A Source Map v3 for every minified CSS file and CSS bundle (docs/output.md)."""
+    """A Source Map v3 for every minified CSS/JS file and CSS/JS bundle (docs/output.md)."""
     enabled: bool = False
     hidden: bool = False   # write the maps but no sourceMappingURL comment (error trackers)
 

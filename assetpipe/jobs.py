@@ -17,7 +17,8 @@ from functools import partial
 from assetpipe import compress, naming, versioning
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
-from assetpipe.media_types import extension, is_compressible, is_text, is_utf8
+from assetpipe.graph import scannable
+from assetpipe.media_types import is_compressible, is_text, is_utf8
 from assetpipe.policy import BROTLI, Twin, is_prehashed
 from assetpipe.transforms import (
     Settings,
@@ -108,8 +109,7 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
         content, warnings = _transform(job, datas, settings, results, pieces)
     map_path = ""
     if pieces:
-        content, map_path, map_warnings = _with_sourcemap(job.logical_path, content, pieces,
-                                                          settings, output)
+        content, map_path, map_warnings = _with_sourcemap(job, content, pieces, settings, output)
         warnings = warnings + map_warnings
     if prehashed:
         versioned = job.logical_path
@@ -145,19 +145,20 @@ def _transform(job: Job, datas: list[bytes], settings: Settings, results: Result
 
 
 def _maps(job: Job, settings: Settings) -> bool:
-    """A source map for a minified CSS file and a CSS bundle (JS: not yet)."""
-    return (settings.sourcemaps.enabled and extension(job.logical_path) == ".css"
+    """A source map for every minified CSS/JS file and every CSS/JS bundle."""
+    return (settings.sourcemaps.enabled and scannable(job.logical_path)
             and (job.is_bundle or minifies(job.logical_path, settings)))
 
 
-def _with_sourcemap(logical_path: str, content: bytes, pieces: list, settings: Settings,
+def _with_sourcemap(job: Job, content: bytes, pieces: list, settings: Settings,
                     output: str) -> tuple[bytes, str, list[str]]:
     """Write the map as a versioned file of its own; the content with its
     sourceMappingURL comment (none when hidden), the map's path, warnings."""
     from assetpipe import sourcemap
-    text = content.decode("utf-8")
+    logical_path, text = job.logical_path, content.decode("utf-8")
+    warnings: list[str] = []
     try:
-        data = sourcemap.css_sourcemap(logical_path, text, pieces)
+        data = sourcemap.source_map(logical_path, text, pieces, dict(job.inputs), warnings)
     except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
         return content, "", [f"{logical_path}: no source map: {exc}"]
     map_path = naming.versioned_name(logical_path + ".map",
@@ -165,8 +166,8 @@ def _with_sourcemap(logical_path: str, content: bytes, pieces: list, settings: S
     write_immutable(os.path.join(output, map_path), data)
     if not settings.sourcemaps.hidden:
         text += ("" if text.endswith("\n") else "\n") + sourcemap.comment(
-            posixpath.basename(map_path))
-    return text.encode("utf-8"), map_path, []
+            logical_path, posixpath.basename(map_path))
+    return text.encode("utf-8"), map_path, warnings
 
 
 def _optimized_png(logical_path: str, data: bytes, settings: Settings,

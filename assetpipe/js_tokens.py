@@ -143,6 +143,14 @@ def tokenize(text: str, module: bool = False, end: int | None = None) -> Tokens:
     return Tokens(text, lexer.kinds, lexer.starts, lexer.ends)
 
 
+def next_token(text: str, pos: int, module: bool = False) -> tuple[int, int]:
+    """(start, end) of the token after the whitespace and comments at `pos`;
+    exact for names, numbers, strings and punctuators (a `/` or a template
+    literal needs the context tokenize() keeps: its end here is not)."""
+    m = _MASTER[module].match(text, pos)
+    return m.end(1), m.end()  # type: ignore[union-attr]  # the pattern matches "" at the end
+
+
 def _lex(lx: _Lexer, matches) -> int | None:
     """Add tokens until one after which lexing must restart elsewhere (a
     regex literal, a template chunk): return that position; None at the end.
@@ -252,9 +260,10 @@ def first_difference(source: str, output: str, module: bool = False) -> int | No
     return differs(tokenize(source, module), output, module)
 
 
-def differs(source: Tokens, output: str, module: bool = False) -> int | None:
-    """first_difference() for a source tokenized already."""
-    sa, sb = stream(source), stream(tokenize(output, module))
+def differs(source: Tokens, output: str | Tokens, module: bool = False) -> int | None:
+    """first_difference() for a source (and maybe an output) tokenized already."""
+    out = output if isinstance(output, Tokens) else tokenize(output, module)
+    sa, sb = stream(source), stream(out)
     if sa == sb:
         return None
     pairs = enumerate(zip(sa, sb, strict=False))

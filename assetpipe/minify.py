@@ -44,11 +44,17 @@ def minify_css(text: str) -> str:
     return rcssmin.cssmin(text, keep_bang_comments=True)
 
 
-def checked_js(text: str, module: bool = False) -> tuple[str, int | None]:
-    """(minified text, None), or (text, source line) if minifying changed a token."""
+def checked_js(text: str, module: bool = False,
+               keep: list | None = None) -> tuple[str, int | None]:
+    """(minified text, None), or (text, source line) if minifying changed a
+    token.  `keep` receives the token lists of the text and of the result
+    (what a source map pairs: sourcemap_js)."""
     tokens = js_tokens.tokenize(text, module)  # once, for the shield and the check
     out = minify_js(text, tokens)
-    line = js_tokens.differs(tokens, out, module)
+    out_tokens = js_tokens.tokenize(out, module)
+    line = js_tokens.differs(tokens, out_tokens)
+    if keep is not None:
+        keep.append((tokens, tokens if line is not None else out_tokens))
     return (text, line) if line is not None else (out, None)
 
 

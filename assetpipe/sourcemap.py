@@ -1,35 +1,36 @@
-"""Exact Source Map v3 for minified CSS and CSS bundles (pure: text in, JSON out).
+"""Exact Source Map v3 for minified CSS/JS and bundles (pure: text in, JSON out).
 
-rcssmin emits no map, but it only drops comments, whitespace and the
-semicolon before a `}`: every other character of its output is a character
-of its input, in order.  Walking both texts side by side, skipping only
-what the minifier may drop, gives each output character's input offset; a
-mismatch anywhere else means our model of the minifier is wrong, and no map
-is written rather than a wrong one.  The minifier's input is the source
-after reference rewriting (url() targets renamed), so a second step maps
-those offsets back to the file as written, line by line.
+Neither rcssmin nor rjsmin emits a map, but both keep every token of their
+input, in order (the minifier check proves it for JS; sourcemap_css.align
+for CSS).  So each output token's offset in its source is knowable: an
+aligner per language (sourcemap_css.pairs, sourcemap_js.pairs) gives
+(offset in the minified text, offset in the file as written) for every
+token, and this module places those in the output, resolves source
+positions (through a shipped input map where a `*.min.js` brought one:
+sourcemap_js.Composed) and writes the VLQ `mappings`.  An aligner that
+cannot account for a token raises AlignError: no map rather than a wrong one.
 """
 from __future__ import annotations
 
-import difflib
-import functools
+import itertools
 import json
+import operator
 import posixpath
 import re
-from bisect import bisect_right
-from dataclasses import dataclass
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from assetpipe.minify import CHARSET_RE
+from assetpipe.minify import CHARSET_RE, is_preminified
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-# Where a mapping segment starts: strings, comments, an unquoted url(), a
-# name/number run, or one other character (the test checks each against
-# the source); `url("x")` is a name, "(" and a string.
-TOKEN_RE = re.compile(r'"(?:[^"\\\n]|\\.)*"?|\'(?:[^\'\\\n]|\\.)*\'?|/\*.*?(?:\*/|\Z)'
-                      r'|url\((?![ \t\n\r\f]*["\'])[^)]*\)?|[\w\-\\\u0080-\U0010ffff]+|\S',
-                      re.S | re.I)
-_SPACE = " \t\n\r\f"
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+# Line terminators: CSS's (with form feed), JavaScript's (with U+2028/9).
+_LINE_BREAK = {True: re.compile(r"\r\n|[\n\r\f]"), False: re.compile("\r\n|[\n\r\u2028\u2029]")}
+# An aligner's result: (offsets in the minified text, offsets in the file as
+# written), one pair per token.  Columns, not tuples: millions on the corpus.
+Pairs = tuple[list[int], list[int]]
 
 
 class AlignError(Exception):
@@ -44,160 +45,173 @@ class Piece:
     original: str    # the text as written (decoded)
     rewritten: str   # after reference rewriting: the minifier's input
     final: str       # the minifier's output (== rewritten when not minified)
+    tokens: Any = None  # JS: (js_tokens of rewritten, of final) when the minifier check ran
 
 
-def css_sourcemap(out_logical: str, output: str, pieces: list[Piece]) -> bytes:
-    """The map of `output` (one file, or a bundle joined by minify.join_css).
-    Raises AlignError when a piece cannot be aligned exactly."""
-    segments: list[tuple[int, int, int]] = []   # (output offset, source index, source offset)
+class Sources:
+    """The map's `sources` / `sourcesContent`, each listed once, in first-use order."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+        self.names: list[str] = []
+        self.contents: list[str | None] = []
+        self._index: dict[str, int] = {}
+
+    def add(self, name: str, content: str | None, logical: bool = True) -> int:
+        """Index of source `name` (a logical path, made relative to the map's
+        folder; else a URL from an input map, kept as it is)."""
+        if logical:
+            name = posixpath.relpath(name, self.folder)
+        if name not in self._index:
+            self._index[name] = len(self.names)
+            self.names.append(name)
+            self.contents.append(content)
+        return self._index[name]
+
+
+@dataclass
+class Segments:
+    """The map's segments as columns: output offset, source index, source
+    line, source column (0-based; columns in UTF-16 code units)."""
+
+    out: list[int] = field(default_factory=list)
+    source: list[int] = field(default_factory=list)
+    line: list[int] = field(default_factory=list)
+    col: list[int] = field(default_factory=list)
+
+    def extend(self, other: Segments) -> None:
+        self.out += other.out
+        self.source += other.source
+        self.line += other.line
+        self.col += other.col
+
+
+# How a piece's source offsets become segments: (output offset base, pairs) ->
+# segments; the plain one is below, a shipped input map's is sourcemap_js.Composed.
+Resolver = Callable[[int, Pairs], Segments]
+
+
+def source_map(out_logical: str, output: str, pieces: list[Piece],
+               paths: dict[str, str] | None = None, warnings: list[str] | None = None) -> bytes:
+    """The map of `output` (one file, or a bundle joined by minify.join_css /
+    join_js).  `paths`: where each piece's file is on disk, to find the map
+    a shipped `*.min.js` names (problems with it go to `warnings`).
+    Raises AlignError when a piece cannot be aligned."""
+    from assetpipe import sourcemap_css, sourcemap_js
+    css = out_logical.endswith(".css")
+    aligner = sourcemap_css.pairs if css else sourcemap_js.pairs
+    sources = Sources(posixpath.dirname(out_logical) or ".")
+    segments = Segments()
     pos = 0
-    for index, piece in enumerate(pieces):
-        body = CHARSET_RE.sub("", piece.final, count=1) if len(pieces) > 1 else piece.final
-        text = body.strip() if len(pieces) > 1 else body
-        skip = len(piece.final) - len(body) + (len(body) - len(body.lstrip())
-                                               if len(pieces) > 1 else 0)
+    for piece in pieces:
+        text, skip = _in_output(piece.final, len(pieces) > 1, css)
         start = output.find(text, pos)
         if start < 0:
             raise AlignError(f"{piece.source}: not found in the output")
-        to_rewritten = align(piece.final, piece.rewritten)
-        to_original = _rewrite_map(piece.rewritten, piece.original)
-        for m in TOKEN_RE.finditer(text):
-            segments.append((start + m.start(), index,
-                             to_original(to_rewritten[skip + m.start()])))
+        resolve = _resolver(sources, piece, css, (paths or {}).get(piece.source), warnings)
+        segments.extend(resolve(start - skip, aligner(piece, skip, text)))
         pos = start + len(text)
-    return _render(out_logical, output, pieces, segments)
+    return _render(out_logical, output, sources, segments)
 
 
-def align(final: str, source: str) -> list[int]:
-    """Source offset of every character of `final` (rcssmin's output of `source`)."""
-    out, i, n = [], 0, len(source)
-    for ch in final:
-        if ch in _SPACE:  # a space the minifier kept (or wrote for a dropped comment)
-            out.append(min(i, n - 1) if n else 0)
-            while i < n and source[i] in _SPACE:
-                i += 1
-            continue
-        while i < n and source[i] != ch:
-            if source[i] in _SPACE or source[i] == ";":
-                i += 1
-            elif source.startswith("/*", i) and not source.startswith("/*!", i):
-                end = source.find("*/", i + 2)
-                i = n if end < 0 else end + 2
-            else:
-                raise AlignError(f"offset {i}: {source[i]!r} where the output has {ch!r}")
-        if i >= n:
-            raise AlignError(f"output character {ch!r} is not in the source")
-        out.append(i)
-        i += 1
-    return out
+def _in_output(final: str, joined: bool, css: bool) -> tuple[str, int]:
+    """The part of a piece's text its output holds, and where it starts in
+    it: a bundle strips each member (and its @charset, hoisted by join_css)."""
+    if not joined:
+        return final, 0
+    body = CHARSET_RE.sub("", final, count=1) if css else final
+    text = body.strip()
+    return text, len(final) - len(body) + len(body) - len(body.lstrip())
 
 
-def _rewrite_map(rewritten: str, original: str):
-    """Offset in `rewritten` -> offset in `original`: identical outside the
-    url() targets reference rewriting renamed (an offset inside a renamed one
-    maps to where the original target starts).  Rewriting keeps the lines,
-    so only lines that differ are diffed."""
-    if rewritten == original:
-        return lambda offset: offset
-    r_starts, o_starts = _line_starts(rewritten), _line_starts(original)
-    if len(r_starts) != len(o_starts):  # a comment was cut: diff the whole text
-        return _diff_map(rewritten, original)
-    per_line: dict[int, object] = {}
-
-    def to_original(offset: int) -> int:
-        line, col = _line_col(r_starts, offset)
-        r_line = rewritten[r_starts[line]:r_starts[line + 1] if line + 1 < len(r_starts) else None]
-        o_line = original[o_starts[line]:o_starts[line + 1] if line + 1 < len(o_starts) else None]
-        if r_line == o_line:
-            return o_starts[line] + col
-        if line not in per_line:
-            per_line[line] = _token_map(r_line, o_line) or _diff_map(r_line, o_line)
-        return o_starts[line] + per_line[line](col)  # type: ignore[operator]
-    return to_original
+def _resolver(sources: Sources, piece: Piece, css: bool, path: str | None,
+              warnings: list[str] | None) -> Resolver:
+    """Through the input map of a shipped `*.min.js` that has a usable one;
+    else into the piece's own text."""
+    if not css and path and is_preminified(piece.source):
+        from assetpipe.sourcemap_js import input_map_resolver
+        composed = input_map_resolver(sources, piece, path,
+                                      warnings if warnings is not None else [])
+        if composed:
+            return composed
+    return plain_resolver(sources, piece)
 
 
-def _token_map(a_text: str, b_text: str):
-    """Rewriting replaces whole url()/string tokens and keeps the others: token
-    i of one line is token i of the other (None if the counts differ)."""
-    a_starts = [m.start() for m in TOKEN_RE.finditer(a_text)]
-    b_tokens = [(m.start(), m.end()) for m in TOKEN_RE.finditer(b_text)]
-    if len(a_starts) != len(b_tokens):
-        return None
-
-    def to_b(offset: int) -> int:
-        k = bisect_right(a_starts, offset) - 1
-        if k < 0:
-            return offset
-        start, end = b_tokens[k]
-        return min(start + offset - a_starts[k], max(start, end - 1))
-    return to_b
+def plain_resolver(sources: Sources, piece: Piece) -> Resolver:
+    """Segments pointing into the piece's own text (the file as written)."""
+    def resolve(base: int, pairs: Pairs) -> Segments:
+        index = sources.add(piece.source, piece.original)
+        lines, cols = positions(piece.original, pairs[1], piece.source.endswith(".css"))
+        out = [base + offset for offset in pairs[0]] if base else pairs[0]
+        return Segments(out, [index] * len(out), lines, cols)
+    return resolve
 
 
-def _diff_map(a_text: str, b_text: str):
-    blocks = [m for m in difflib.SequenceMatcher(None, a_text, b_text, autojunk=False)
-              .get_matching_blocks() if m.size]
-    starts = [m.a for m in blocks]
+def positions(text: str, offsets: list[int], css: bool) -> tuple[list[int], list[int]]:
+    """(lines, columns) of `offsets` in `text` (CSS or JS), 0-based; columns count
+    UTF-16 code units (as browsers read maps): a character outside the BMP counts twice."""
+    starts = line_starts(text, css)
+    if len(starts) == 1:  # minified text: one line
+        lines, cols = [0] * len(offsets), list(offsets)
+    elif all(map(operator.le, offsets, itertools.islice(offsets, 1, None))):
+        # In order (JS always): one step per line, not per offset.
+        bounds = [bisect_left(offsets, start) for start in starts] + [len(offsets)]
+        lines, line_of = [], []
+        for line, (lo, hi) in enumerate(zip(bounds, bounds[1:], strict=False)):
+            lines += [line] * (hi - lo)
+            line_of += [starts[line]] * (hi - lo)
+        cols = list(map(operator.sub, offsets, line_of))
+    else:
+        lines = [bisect_right(starts, offset) - 1 for offset in offsets]
+        cols = [offset - starts[line] for offset, line in zip(offsets, lines, strict=True)]
+    if _ASTRAL.search(text):
+        cols = [col + len(_ASTRAL.findall(text, starts[line], starts[line] + col))
+                for line, col in zip(lines, cols, strict=True)]
+    return lines, cols
 
-    def to_b(offset: int) -> int:
-        k = bisect_right(starts, offset) - 1
-        if k < 0:
-            return 0
-        m = blocks[k]
-        return m.b + offset - m.a if offset < m.a + m.size else m.b + m.size
-    return to_b
+
+def line_starts(text: str, css: bool = True) -> list[int]:
+    return [0] + [m.end() for m in _LINE_BREAK[css].finditer(text)]
 
 
-def _render(out_logical: str, output: str, pieces: list[Piece],
-            segments: list[tuple[int, int, int]]) -> bytes:
-    out_lines = _line_starts(output)
-    src_lines = [_line_starts(p.original) for p in pieces]
-    out_col = _utf16_column(output, out_lines)
-    src_cols = [_utf16_column(p.original, starts)
-                for p, starts in zip(pieces, src_lines, strict=True)]
-    folder = posixpath.dirname(out_logical) or "."
-    lines: list[list[str]] = [[] for _ in out_lines]
-    # Deltas from the previous segment (the generated column restarts per line).
-    p_col = p_source = p_line = p_src_col = 0
-    last_line = -1
-    for offset, source, src_offset in segments:
-        line, col = out_col(*_line_col(out_lines, offset))
-        if line != last_line:
-            p_col, last_line = 0, line
-        s_line, s_col = src_cols[source](*_line_col(src_lines[source], src_offset))
-        lines[line].append(_vlq(col - p_col) + _vlq(source - p_source)
-                           + _vlq(s_line - p_line) + _vlq(s_col - p_src_col))
-        p_col, p_source, p_line, p_src_col = col, source, s_line, s_col
+def _render(out_logical: str, output: str, sources: Sources, segments: Segments) -> bytes:
+    css = out_logical.endswith(".css")
+    out_lines, out_cols = positions(output, segments.out, css)
+    # Deltas from the previous segment; the generated column restarts per line.
+    d_col = list(_deltas(out_cols))
+    # Segments come in output order: where each generated line's run starts.
+    breaks = [bisect_left(out_lines, line) for line in sorted(set(out_lines))[1:]]
+    for i in breaks:
+        d_col[i] = out_cols[i]
+    vlq, add = _VLQ.__getitem__, operator.add   # map() over C functions: no Python loop
+    encoded = list(map(add, map(add, map(vlq, d_col), map(vlq, _deltas(segments.source))),
+                       map(add, map(vlq, _deltas(segments.line)), map(vlq, _deltas(segments.col)))))
+    lines = [""] * len(line_starts(output, css))
+    for lo, hi in zip([0, *breaks], [*breaks, len(encoded)], strict=True):
+        if hi > lo:
+            lines[out_lines[lo]] = ",".join(encoded[lo:hi])
     doc = {"version": 3, "file": posixpath.basename(out_logical),
-           "sources": [posixpath.relpath(p.source, folder) for p in pieces],
-           "sourcesContent": [p.original for p in pieces], "names": [],
-           "mappings": ";".join(",".join(segs) for segs in lines)}
+           "sources": sources.names, "sourcesContent": sources.contents, "names": [],
+           "mappings": ";".join(lines)}
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _line_starts(text: str) -> list[int]:
-    return [0] + [m.end() for m in re.finditer(r"\r\n|[\n\r\f]", text)]
+def _deltas(values: list[int]):
+    """Each value minus the one before (the first minus 0), lazily."""
+    return map(operator.sub, values, itertools.chain((0,), values))
 
 
-def _line_col(starts: list[int], offset: int) -> tuple[int, int]:
-    if len(starts) == 1:  # minified output: one line
-        return 0, offset
-    line = bisect_right(starts, offset) - 1
-    return line, offset - starts[line]
+class _VLQTable(dict):
+    """value -> its Base64 VLQ, computed once: most deltas are small and repeat."""
+
+    def __missing__(self, value: int) -> str:
+        self[value] = digits = _vlq(value)
+        return digits
 
 
-def _utf16_column(text: str, starts: list[int]):
-    """Columns count UTF-16 code units (as browsers read maps): a character
-    outside the BMP counts twice.  Identity for the (usual) text without one."""
-    if not _ASTRAL.search(text):
-        return lambda line, col: (line, col)
-
-    def convert(line: int, col: int) -> tuple[int, int]:
-        start = starts[line]
-        return line, col + len(_ASTRAL.findall(text, start, start + col))
-    return convert
+_VLQ = _VLQTable()
 
 
-@functools.lru_cache(maxsize=8192)  # small deltas repeat: ~1M calls on the corpus
 def _vlq(value: int) -> str:
     """Base64 VLQ (Source Map v3): sign in the lowest bit, 5 bits a digit."""
     value = (-value << 1) | 1 if value < 0 else value << 1
@@ -209,6 +223,8 @@ def _vlq(value: int) -> str:
             return "".join(digits)
 
 
-def comment(map_name: str) -> str:
-    """The CSS comment that points at the map (a URL relative to the file)."""
-    return f"/*# sourceMappingURL={map_name} */\n"
+def comment(logical_path: str, map_name: str) -> str:
+    """The comment that points at the map (a URL relative to the file)."""
+    if logical_path.endswith(".css"):
+        return f"/*# sourceMappingURL={map_name} */\n"
+    return f"//# sourceMappingURL={map_name}\n"

@@ -91,12 +91,14 @@ def transform_file(logical_path: str, data: bytes, settings: Settings,
                           "(make the server rules again after this build)"]
         minified = minifies(logical_path, settings)
         original = text
+        # A file copied unminified keeps its own map comment (re-pointed),
+        # unless maps are `hidden`: then no output names a map.
+        hidden = settings.sourcemaps.enabled and settings.sourcemaps.hidden
         text = rewrite_text(logical_path, logical_path, text, versioned,
-                            keeps_sourcemap=not minified, policy=settings.refs, memo=reuse)
+                            keeps_sourcemap=not minified and not hidden, policy=settings.refs,
+                            memo=reuse)
         warnings: list[str] = []
-        final = _minify_text(logical_path, text, warnings, memo) if minified else text
-        if pieces is not None:
-            pieces.append(Piece(logical_path, original, text, final))
+        final = _final_text(logical_path, original, text, minified, warnings, memo, pieces)
         return final.encode("utf-8"), warnings
     if optimizes_png(logical_path, settings):
         from assetpipe.images import optimize_png
@@ -121,11 +123,8 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
         if scannable(logical_path):
             text = rewrite_text(name, logical_path, text, versioned,
                                 keeps_sourcemap=False, policy=settings.refs, memo=reuse)
-        final = (_minify_text(logical_path, text, warnings, memo)
-                 if minifies(logical_path, settings) else text)
-        if pieces is not None:
-            pieces.append(Piece(logical_path, original, text, final))
-        texts.append(final)
+        texts.append(_final_text(logical_path, original, text, minifies(logical_path, settings),
+                                 warnings, memo, pieces))
     if extension(name) == ".css":
         return minify.join_css(texts).encode("utf-8"), warnings
     if is_js(name):
@@ -133,8 +132,19 @@ def transform_bundle(name: str, members: list[tuple[str, bytes]], settings: Sett
     return "\n".join(texts).encode("utf-8"), warnings
 
 
+def _final_text(logical_path: str, original: str, text: str, minified: bool,
+                warnings: list[str], memo: Memo | None, pieces: list | None) -> str:
+    """`text` (after reference rewriting) minified or not; with `pieces`, the
+    stages of the text (and the check's tokens) go there for a source map."""
+    keep: list | None = [] if pieces is not None else None
+    final = _minify_text(logical_path, text, warnings, memo, keep) if minified else text
+    if pieces is not None:
+        pieces.append(Piece(logical_path, original, text, final, keep[-1] if keep else None))
+    return final
+
+
 def _minify_text(logical_path: str, text: str, warnings: list[str],
-                 memo: Memo | None = None) -> str:
+                 memo: Memo | None = None, keep: list | None = None) -> str:
     """Minified text, or `text` itself (with a warning) when the minifier's
     output does not have the source's token stream.  Cached (`memo`) by the
     text after its links were re-pointed: that text and the versions of the
@@ -143,7 +153,7 @@ def _minify_text(logical_path: str, text: str, warnings: list[str],
     lines: list[int | None] = []
 
     def run() -> bytes:
-        out, line = _checked(ext, text)
+        out, line = _checked(ext, text, keep)
         lines.append(line)
         return out.encode("utf-8")
 
@@ -160,7 +170,7 @@ def _minify_text(logical_path: str, text: str, warnings: list[str],
     return out
 
 
-def _checked(ext: str, text: str) -> tuple[str, int | None]:
+def _checked(ext: str, text: str, keep: list | None) -> tuple[str, int | None]:
     if ext == ".css":
         return minify.checked_css(text)
-    return minify.checked_js(text, module=ext == ".mjs")
+    return minify.checked_js(text, module=ext == ".mjs", keep=keep)

@@ -29,6 +29,18 @@ files = ["normalize.css/normalize.css", "bootstrap/dist/css/bootstrap.css",
 name = "css/jqui.css"
 files = ["jquery-ui/themes/base/core.css", "jquery-ui/themes/base/theme.css",
          "font-awesome/css/font-awesome.min.css"]
+
+[[bundle]]
+name = "js/vendor.js"
+files = ["jquery/dist/jquery.js", "moment/moment.js", "leaflet/dist/leaflet-src.js"]
+
+[[bundle]]
+name = "js/ui.js"
+files = ["jquery-ui/ui/version.js", "jquery-ui/ui/keycode.js", "jquery-ui/ui/widget.js"]
+
+[[bundle]]
+name = "js/dates.js"
+files = ["moment/min/moment.min.js", "jquery-ui/ui/keycode.js"]
 """
 MAPPED_COMMENT = re.compile(r"/\*# sourceMappingURL=([^ ]+) \*/\n?$")
 VERSION = re.compile(r"\.v[0-9a-f]{10}(?=\.|$)")
@@ -238,8 +250,8 @@ def test_maps_deterministic_versioned_and_hidden(tmp_path):
     build_dir(cfg)
     out = tmp_path / "out"
     first = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.map")}
-    assert len(first) == 3  # a.css, b.css, the bundle
-    assert all(re.search(r"\.css\.v[0-9a-f]{10}\.map$", name) for name in first)
+    assert len(first) == 4  # a.css, b.css, the bundle, js/app.js
+    assert all(re.search(r"\.(css|js)\.v[0-9a-f]{10}\.map$", name) for name in first)
     shutil.rmtree(out)
     build_dir(cfg)
     assert {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*.map")} == first
@@ -249,7 +261,8 @@ def test_maps_deterministic_versioned_and_hidden(tmp_path):
     shutil.copytree(tmp_path / "static", hidden / "static")
     build_dir(_small_site(hidden, "[sourcemaps]\nenabled = true\nhidden = true\n"))
     assets = load_manifest(hidden / "out")["assets"]
-    assert all("sourcemap" in assets[n] for n in ("css/a.css", "css/b.css", "css/all.css"))
+    assert all("sourcemap" in assets[n]
+               for n in ("css/a.css", "css/b.css", "css/all.css", "js/app.js"))
     for path in (hidden / "out").rglob("*"):
         if path.is_file() and not path.name.endswith((".gzip", ".png")):
             assert b"sourceMappingURL" not in path.read_bytes(), path
