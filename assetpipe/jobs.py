@@ -152,7 +152,8 @@ def _with_sourcemap(job: Job, content: bytes, pieces: list, settings: Settings,
     logical_path, text = job.logical_path, content.decode("utf-8")
     warnings: list[str] = []
     try:
-        data = sourcemap.source_map(logical_path, text, pieces, dict(job.inputs), warnings)
+        data = sourcemap.source_map(logical_path, text, pieces, dict(job.inputs), warnings,
+                                    dict(job.deps))
     except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
         return content, "", [f"{logical_path}: no source map: {exc}"]
     map_path = naming.versioned_name(logical_path + ".map",

@@ -162,3 +162,26 @@ def test_a_min_js_on_its_own_names_the_edited_map(tmp_path, shipped):
     text = (site / "out" / assets["vendor/lib.min.js"]["path"]).read_text()
     assert text.endswith(f"//# sourceMappingURL={Path(assets[MAP]['path']).name}\n")
     _same_as_from_scratch(site, site / "out", "")
+
+
+def test_a_map_the_build_does_not_track_is_not_read(tmp_path, shipped):
+    """A dot-named map is no source (sources.py skips it), so no build would
+    notice it change: it is not read either (a warning, the bundle maps to
+    the .min.js); the same map under a plain name is (the control)."""
+    code, shipped_map = shipped
+    for folder in (".maps", "maps"):
+        site = tmp_path / folder.strip(".")
+        write_tree(site / "static", {
+            "vendor/lib.min.js": code.replace("lib.min.js.map", f"{folder}/lib.min.js.map"),
+            f"vendor/{folder}/lib.min.js.map": shipped_map,
+            "js/main.js": "var total = add(1, 2);\n"})
+        report = build_dir(write_config(site, extra="[sourcemaps]\nenabled = true\n" + BUNDLE))
+        warned = [w for w in report.warnings if "its input map" in w]
+        first = _bundle_map(site / "out")["sources"][0]
+        if folder == "maps":
+            assert warned == [] and first == "../vendor/maps/lib.js"
+        else:
+            assert first == "../vendor/lib.min.js"
+            assert warned == ["vendor/lib.min.js: its input map vendor/.maps/lib.min.js.map "
+                              "is unusable (ValueError: not a file of the source folder); "
+                              "the map points at the file itself"]
