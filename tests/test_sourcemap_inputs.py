@@ -185,3 +185,19 @@ def test_a_map_the_build_does_not_track_is_not_read(tmp_path, shipped):
             assert warned == ["vendor/lib.min.js: its input map vendor/.maps/lib.min.js.map "
                               "is unusable (ValueError: not a file of the source folder); "
                               "the map points at the file itself"]
+
+
+def test_with_maps_off_an_input_map_is_no_dependency_of_the_bundle(tmp_path, shipped):
+    """No map of ours, so nothing to compose: editing the shipped map rebuilds
+    its own copy and the .min.js naming it, not the bundle (no extra work)."""
+    site = tmp_path / "site"
+    code, shipped_map = shipped
+    write_tree(site / "static", {"vendor/lib.min.js": code, MAP: shipped_map,
+                                 "js/main.js": "var total = add(1, 2);\n"})
+    cfg = write_config(site, extra=BUNDLE)
+    build_dir(cfg)
+    bundle = load_manifest(site / "out")["assets"]["js/all.js"]
+    _apply(site / "static", shipped_map, "sources")
+    report = build_dir(cfg)
+    assert report.processed == 2 and load_manifest(site / "out")["assets"]["js/all.js"] == bundle
+    assert "sourcemap" not in bundle
