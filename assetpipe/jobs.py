@@ -17,12 +17,11 @@ from functools import partial
 from assetpipe import compress, naming, versioning
 from assetpipe.cache import Results, brotli_key, cache_folder, gzip_key, png_key, source_tag
 from assetpipe.errors import BuildError
-from assetpipe.graph import scannable
 from assetpipe.media_types import is_compressible, is_text, is_utf8
 from assetpipe.policy import BROTLI, Twin, is_prehashed
 from assetpipe.transforms import (
     Settings,
-    minifies,
+    makes_map,
     optimizes_png,
     transform_bundle,
     transform_file,
@@ -101,7 +100,8 @@ def run_job(job: Job, settings: Settings, output: str, state_dir: str) -> Built:
                       source_tag(hashlib.sha256(data).digest() for data in datas))
     prehashed = not job.is_bundle and is_prehashed(job.logical_path,
                                                    settings.versioning.prehashed)
-    pieces: list | None = [] if _maps(job, settings) and not prehashed else None
+    pieces: list | None = ([] if makes_map(job.logical_path, job.is_bundle, settings)
+                           and not prehashed else None)
     warnings: list[str]
     if prehashed:  # the bundler's bytes and name: its own imports refer to that name
         content, warnings = datas[0], []
@@ -144,12 +144,6 @@ def _transform(job: Job, datas: list[bytes], settings: Settings, results: Result
                           results.reuse)
 
 
-def _maps(job: Job, settings: Settings) -> bool:
-    """A source map for every minified CSS/JS file and every CSS/JS bundle."""
-    return (settings.sourcemaps.enabled and scannable(job.logical_path)
-            and (job.is_bundle or minifies(job.logical_path, settings)))
-
-
 def _with_sourcemap(job: Job, content: bytes, pieces: list, settings: Settings,
                     output: str) -> tuple[bytes, str, list[str]]:
     """Write the map as a versioned file of its own; the content with its
@@ -158,7 +152,8 @@ def _with_sourcemap(job: Job, content: bytes, pieces: list, settings: Settings,
     logical_path, text = job.logical_path, content.decode("utf-8")
     warnings: list[str] = []
     try:
-        data = sourcemap.source_map(logical_path, text, pieces, dict(job.inputs), warnings)
+        data = sourcemap.source_map(logical_path, text, pieces, dict(job.inputs), warnings,
+                                    dict(job.deps))
     except sourcemap.AlignError as exc:  # never a wrong map: none, and say so
         return content, "", [f"{logical_path}: no source map: {exc}"]
     map_path = naming.versioned_name(logical_path + ".map",

@@ -12,8 +12,9 @@ from assetpipe.config import Config
 from assetpipe.errors import BuildError
 from assetpipe.graph import Link, RefPolicy, resolve_link, scan, scannable
 from assetpipe.policy import TWIN_SUFFIXES, is_prehashed, is_reserved, misnamed
+from assetpipe.sourcemap import through_input_map
 from assetpipe.sources import SourceFile, expand_bundle
-from assetpipe.transforms import Settings, minifies
+from assetpipe.transforms import Settings, makes_map, minifies
 
 
 def outputs(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[str]]:
@@ -137,13 +138,18 @@ def _scan_file(src: SourceFile, known: set[str], policy: RefPolicy, memo_for) ->
 def plan_links(logical: str, members: list[str], is_bundle: bool,
                links: dict[str, list[Link]], settings: Settings) -> list[Link]:
     """The links that matter for one output: sourcemap comments only survive
-    in a single file copied unminified (the contract's source-map rule).
+    in a single file copied unminified (the contract's source-map rule);
+    and a member's own map is a dependency when the output's map ([sourcemaps])
+    is composed through it (sourcemap.through_input_map), so a changed,
+    deleted or added input map rebuilds the output like any reference would.
     A prehashed file is copied as it is: its references are left alone."""
     if not is_bundle and is_prehashed(logical, settings.versioning.prehashed):
         return []
+    composes = makes_map(logical, is_bundle, settings)
     out: list[Link] = []
     for member in members:
-        keeps_map = not is_bundle and not minifies(member, settings)
+        keeps_map = ((not is_bundle and not minifies(member, settings))
+                     or (composes and through_input_map(logical, member)))
         out.extend(link for link in links.get(member, ())
                    if keeps_map or link.kind != "sourcemap")
     return out

@@ -18,7 +18,7 @@ import operator
 import posixpath
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,10 +92,12 @@ Resolver = Callable[[int, Pairs], Segments]
 
 
 def source_map(out_logical: str, output: str, pieces: list[Piece],
-               paths: dict[str, str] | None = None, warnings: list[str] | None = None) -> bytes:
+               paths: dict[str, str] | None = None, warnings: list[str] | None = None,
+               linked: Container[str] = ()) -> bytes:
     """The map of `output` (one file, or a bundle joined by minify.join_css /
     join_js).  `paths`: where each piece's file is on disk, to find the map
-    a shipped `*.min.js` names (problems with it go to `warnings`).
+    a shipped `*.min.js` names, if it is one of `linked` (the output's
+    dependencies); problems with it go to `warnings`.
     Raises AlignError when a piece cannot be aligned."""
     from assetpipe import sourcemap_css, sourcemap_js
     css = out_logical.endswith(".css")
@@ -108,7 +110,8 @@ def source_map(out_logical: str, output: str, pieces: list[Piece],
         start = output.find(text, pos)
         if start < 0:
             raise AlignError(f"{piece.source}: not found in the output")
-        resolve = _resolver(sources, piece, css, (paths or {}).get(piece.source), warnings)
+        resolve = _resolver(out_logical, sources, piece, (paths or {}).get(piece.source),
+                            linked, warnings)
         segments.extend(resolve(start - skip, aligner(piece, skip, text)))
         pos = start + len(text)
     return _render(out_logical, output, sources, segments)
@@ -124,13 +127,20 @@ def _in_output(final: str, joined: bool, css: bool) -> tuple[str, int]:
     return text, len(final) - len(body) + len(body) - len(body.lstrip())
 
 
-def _resolver(sources: Sources, piece: Piece, css: bool, path: str | None,
-              warnings: list[str] | None) -> Resolver:
+def through_input_map(out_logical: str, member: str) -> bool:
+    """Whether `member`'s part of the map of `out_logical` is composed through
+    the map `member` names (a shipped `*.min.js` in JS): that input map is
+    then a dependency of the output, like a reference (plan.plan_links)."""
+    return not out_logical.endswith(".css") and is_preminified(member)
+
+
+def _resolver(out_logical: str, sources: Sources, piece: Piece, path: str | None,
+              linked: Container[str], warnings: list[str] | None) -> Resolver:
     """Through the input map of a shipped `*.min.js` that has a usable one;
     else into the piece's own text."""
-    if not css and path and is_preminified(piece.source):
+    if path and through_input_map(out_logical, piece.source):
         from assetpipe.sourcemap_js import input_map_resolver
-        composed = input_map_resolver(sources, piece, path,
+        composed = input_map_resolver(sources, piece, path, linked,
                                       warnings if warnings is not None else [])
         if composed:
             return composed

@@ -17,6 +17,7 @@ import json
 import os
 import posixpath
 from bisect import bisect_left, bisect_right
+from collections.abc import Container
 
 from assetpipe import js_tokens
 from assetpipe.sourcemap import (
@@ -165,22 +166,24 @@ class Composed:
         return segments
 
 
-def input_map_resolver(sources: Sources, piece: Piece, path: str,
+def input_map_resolver(sources: Sources, piece: Piece, path: str, linked: Container[str],
                        warnings: list[str]) -> Resolver | None:
     """A resolver through the map a shipped `*.min.js` (at `path` on disk)
     names in its `sourceMappingURL` comment; None, with a warning naming the
-    file, when that map is missing or not a Source Map v3 (the output then
-    maps to the .min.js itself)."""
-    from assetpipe.references import scan_js
+    file, when that map is not one of the output's dependencies (`linked`:
+    missing, dot-named, outside the source folder) or not a Source Map v3
+    (the output then maps to the .min.js itself).  Only a linked map is
+    read: the build rebuilds the output when that file changes."""
+    from assetpipe.references import resolve, scan_js, split_url
     found = [ref for ref in scan_js(piece.original) if ref.kind == "sourcemap"]
     if not found or found[-1].url.startswith("data:") or "://" in found[-1].url:
         return None
-    url = found[-1].url.split("?")[0].split("#")[0]
-    map_logical = posixpath.normpath(posixpath.join(posixpath.dirname(piece.source), url))
+    url_path = split_url(found[-1].url)[0]
+    map_logical = resolve(piece.source, url_path) or found[-1].url
     try:
-        if map_logical.split("/")[0] in ("..", ""):  # only what the source folder ships
-            raise ValueError("outside the source folder")
-        with open(os.path.join(os.path.dirname(path), *url.split("/")), "rb") as f:
+        if map_logical not in linked:
+            raise ValueError("not a file of the source folder")
+        with open(os.path.join(os.path.dirname(path), *url_path.split("/")), "rb") as f:
             doc = json.loads(f.read())
         if not isinstance(doc, dict) or doc.get("version") != 3 or "sections" in doc:
             raise ValueError("not a flat Source Map v3")

@@ -71,6 +71,12 @@ def minifies(logical_path: str, settings: Settings) -> bool:
     return (is_js(logical_path) and settings.minify.js) or (ext == ".css" and settings.minify.css)
 
 
+def makes_map(logical_path: str, is_bundle: bool, settings: Settings) -> bool:
+    """A source map for every minified CSS/JS file and every CSS/JS bundle."""
+    return (settings.sourcemaps.enabled and scannable(logical_path)
+            and (is_bundle or minifies(logical_path, settings)))
+
+
 def optimizes_png(logical_path: str, settings: Settings) -> bool:
     return extension(logical_path) == ".png" and settings.images.png == "lossless"
 
