@@ -169,10 +169,12 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     """The build, and the budget breaches (then nothing is published)."""
     from assetpipe import cache_build, incremental, modules, plan
     from assetpipe.runner import Runner
+    from assetpipe.source_delta import source_delta
     settings = settings_for(config)
-    trusted = _store_applies(config, store, settings.key(), trusted)
-    plans = plan.outputs(config, sources)
-    work = incremental.find_work(store, sources, plans, trusted)
+    trusted = _store_applies(config, store, settings, trusted)
+    delta = source_delta(store, sources)
+    plans = plan.outputs(config, sources, delta.changed if trusted else None)
+    work = incremental.find_work(store, sources, plans, trusted, delta)
     deps, groups, fetched, traffic = cache_build.plan_and_fetch(config, work, store, sources,
                                                                 settings, shard)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
@@ -199,11 +201,13 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     return report, breaches
 
 
-def _store_applies(config: Config, store, settings_key: str, trusted: bool) -> bool:
+def _store_applies(config: Config, store, settings, trusted: bool) -> bool:
     """Open the build's transaction; True when the store may steer an
     incremental build (same settings and config, no whole-site feature)."""
+    from assetpipe.engine_key import remember
     store.begin()
-    if store.meta().get("settings") != settings_key:
+    remember(store.meta())
+    if store.meta().get("settings") != settings.key():
         store.reset({})       # made with other settings: nothing in it applies
         return False
     return trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)

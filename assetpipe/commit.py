@@ -79,12 +79,14 @@ def save_rows(store, work: Work, built: list, records: dict,
         changes.section_length = store.section_length()
     store.put_assets(rows)
     store.delete("assets", work.removed)
-    store.put_sources((name, *work.stats[name]) for name in work.changed)
-    store.delete("sources", work.gone)
+    delta = work.sources
+    store.put_sources((name, *delta.stats[name]) for name in delta.changed)
+    store.delete("sources", delta.gone)
+    store.set_runs(delta.new_runs, delta.old_runs)
     store.put_links((name, json.dumps(cache)) for name, cache in work.link_cache.items()
                     if cache != work.stored_links.get(name))
     store.delete("links", work.stored_links.keys() - work.link_cache.keys()
-                 if work.full else work.gone)
+                 if work.full else delta.gone)
     store.set_edges({**edges(work), **{name: set() for name in work.removed}})
     return changes
 
@@ -104,10 +106,10 @@ def publish(store, output: str, state_dir: str, changes: Changes, url_prefix: st
         return False
     tail = manifest_tail(url_prefix, build_info, extra.importmap)
     content = _spliced(output, changes, tail) if ours and not extra.assets else None
-    manifest, section = content or render_fragments(_fragments(store, extra), tail)
+    manifest, section = content or _whole(render_fragments(_fragments(store, extra), tail))
     manifest_file.publish_manifest(output, manifest)   # by module: tests stop a build here
     base = meta.get("history") if same_extra and not extra.assets else None
-    head = history.record(state_dir, history.assets_hash(section), manifest,
+    head = history.record(state_dir, history.assets_hash(*section), manifest,
                           delta=(base, changes.entries, list(changes.removed)) if base else None)
     store.set_meta({"build": info, "url_prefix": url_prefix, "history": head,
                     "manifest": _manifest_stat(output), "extra": extra.key()})
@@ -123,7 +125,11 @@ def _fragments(store, extra: Extra) -> list[str]:
     return [render_entry(name, pieces[name]) for name in sorted(pieces)]
 
 
-def _spliced(output: str, changes: Changes, tail: str) -> tuple[bytes, bytes] | None:
+def _whole(rendered: tuple[bytes, bytes]) -> tuple[list, list]:
+    return [rendered[0]], [rendered[1]]
+
+
+def _spliced(output: str, changes: Changes, tail: str) -> tuple[list, list] | None:
     """The new manifest made from the previous one by replacing the changed
     fragments only; None when that is not possible or not worth it."""
     if changes.pieces is None:
@@ -140,8 +146,9 @@ def _spliced(output: str, changes: Changes, tail: str) -> tuple[bytes, bytes] | 
 
 def finish(store, settings_key: str, config_repr: str) -> None:
     """The single COMMIT; a new token tells fingerprints of older builds apart."""
+    from assetpipe.engine_key import saved
     store.set_meta({"settings": settings_key, "config": config_repr,
-                    "token": secrets.token_hex(8)})
+                    "token": secrets.token_hex(8), **saved()})
     store.commit()
 
 
