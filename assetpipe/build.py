@@ -203,21 +203,16 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
 
 def _store_applies(config: Config, store, settings, trusted: bool) -> bool:
     """Open the build's transaction; True when the store may steer an
-    incremental build (same settings and config, no whole-site feature)."""
+    incremental build (same settings and config)."""
     from assetpipe.engine_key import remember
     store.begin()
     remember(store.meta())
     if store.meta().get("settings") != settings.key():
         store.reset({})       # made with other settings: nothing in it applies
         return False
-    return trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)
-
-
-def _whole(config: Config) -> bool:
-    """Features checked over every output at once: such a build looks at all
-    of them (no incremental planning) -- budgets sum the whole site, Vite
-    entries copy other entries, the import map names any output."""
-    return bool(config.budgets or config.versioning.vite_manifest or config.importmap)
+    # [budgets], [importmap] and Vite entries take what they need of the
+    # outputs not looked at from the store (commit.sizes_of, commit.extra_of).
+    return trusted and store.meta().get("config") == _build_inputs(config)
 
 
 def _publish(config: Config, store, work, built: list, done: list, records: dict,
@@ -227,10 +222,10 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
     the one COMMIT."""
     from assetpipe import commit
     from assetpipe.publish import read_current, remove_stale_copies, write_unversioned
-    rows, breaches = budgets.check(config.budgets, {
-        b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
+    sizes = commit.sizes_of(store, work, built) if config.budgets else {}
+    rows, breaches = budgets.check(config.budgets, sizes)
     if breaches:
-        report = _report(built, done, (len(built), 0, 0, 0, 0))
+        report = _report(built, done, (len(sizes), 0, 0, 0, 0))
         report.budgets = rows
         return report, breaches
     state.remove_marker(config.state_dir, "fingerprint")   # from here on, the output changes

@@ -91,6 +91,12 @@ class Store:
         rows = self._select("SELECT logical, record FROM links", logicals)
         return {logical: json.loads(record) for logical, record in rows}
 
+    def sizes(self, leaving: set[str]) -> dict[str, dict[str, int]]:
+        """Raw, gzip and br bytes of every output but `leaving` (no twin: the raw size)."""
+        rows = self.db.execute("SELECT logical, size, gzip_size, br_size FROM assets")
+        return {logical: {"raw": raw, "gzip": gz, "br": br}
+                for logical, raw, gz, br in rows if logical not in leaving}
+
     def users_of(self, targets: Iterable[str]) -> set[str]:
         """Outputs with a reference (resolved or missing) to any of `targets`."""
         return {user for (user,) in self._select("SELECT user FROM edges", targets, "target")}
@@ -105,10 +111,10 @@ class Store:
         return [e for (e,) in self.db.execute("SELECT entry FROM assets WHERE folder = ?",
                                               (folder,))]
 
-    def fragments(self) -> Iterator[str]:
-        """Every manifest fragment, in the order json's sort_keys puts them
-        (SQLite compares TEXT as UTF-8 bytes: the same order as code points)."""
-        return (e for (e,) in self.db.execute("SELECT entry FROM assets ORDER BY logical"))
+    def fragments(self) -> Iterator[tuple[str, str]]:
+        """Every (logical path, manifest fragment), in the order json's sort_keys
+        puts them (SQLite compares TEXT as UTF-8 bytes: the same order as code points)."""
+        return self.db.execute("SELECT logical, entry FROM assets ORDER BY logical")
 
     def pieces(self, names: Iterable[str]) -> list[tuple[int, int, str]]:
         """Where each name's piece (its fragment and ",\n") sits in the manifest's
