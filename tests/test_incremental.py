@@ -150,6 +150,27 @@ def test_history_entries_after_the_first_are_deltas_and_replay_exactly(tmp_path)
         [frozenset(history.manifest_paths(m)) for m in manifests[1:]]
 
 
+
+@pytest.mark.parametrize("added, why", [
+    ("js/app.js.gzip", "twin of 'js/app.js'"),          # another output's twin
+    ("css/s0.css.gz", "twin of 'css/s0.css'"),
+    ("img/i1.v0123456789.svg", "looks versioned"),
+])
+def test_an_incremental_build_checks_the_names_of_added_sources(tmp_path, added, why):
+    """Only added names are checked against the naming rules on an
+    incremental build (a file and a folder of one name cannot both be
+    sources; bundles, whose names can clash so, are always checked)."""
+    static = write_tree(tmp_path / "static", site_files(random.Random(1)))
+    cfg = write_config(tmp_path, extra=REFS)
+    build_dir(cfg)
+    write_tree(static, {added: "x"})
+    with pytest.raises(BuildError, match=why) as caught:
+        build_dir(cfg)
+    assert added in str(caught.value)
+    (static / added).unlink()
+    assert build_dir(cfg).processed == 0     # and the build after it is incremental
+
+
 # Features that need every output's state: each random incremental build
 # must still publish (or refuse) exactly what a build from scratch does.
 WHOLE_SITE = (REFS + BUNDLE
