@@ -33,7 +33,7 @@ def write_atomic(path: str, content: bytes | list) -> None:
     tmp = _temp_path(path)
     try:
         with _create(tmp) as f:
-            f.writelines([content] if isinstance(content, bytes) else content)
+            f.writelines(content if isinstance(content, list) else [content])
         os.replace(tmp, path)
     except OSError as exc:
         remove_file(tmp)
