@@ -169,10 +169,12 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     """The build, and the budget breaches (then nothing is published)."""
     from assetpipe import cache_build, incremental, modules, plan
     from assetpipe.runner import Runner
+    from assetpipe.source_delta import source_delta
     settings = settings_for(config)
-    trusted = _store_applies(config, store, settings.key(), trusted)
-    plans = plan.outputs(config, sources)
-    work = incremental.find_work(store, sources, plans, trusted)
+    trusted = _store_applies(config, store, settings, trusted)
+    delta = source_delta(store, sources)
+    plans = plan.outputs(config, sources, delta.changed if trusted else None)
+    work = incremental.find_work(store, sources, plans, trusted, delta)
     deps, groups, fetched, traffic = cache_build.plan_and_fetch(config, work, store, sources,
                                                                 settings, shard)
     git = gitinfo.inspect(origin or gitinfo.find_origin(config.source))
@@ -199,21 +201,18 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     return report, breaches
 
 
-def _store_applies(config: Config, store, settings_key: str, trusted: bool) -> bool:
+def _store_applies(config: Config, store, settings, trusted: bool) -> bool:
     """Open the build's transaction; True when the store may steer an
-    incremental build (same settings and config, no whole-site feature)."""
+    incremental build (same settings and config)."""
+    from assetpipe.engine_key import remember
     store.begin()
-    if store.meta().get("settings") != settings_key:
+    remember(store.meta())
+    if store.meta().get("settings") != settings.key():
         store.reset({})       # made with other settings: nothing in it applies
         return False
-    return trusted and store.meta().get("config") == _build_inputs(config) and not _whole(config)
-
-
-def _whole(config: Config) -> bool:
-    """Features checked over every output at once: such a build looks at all
-    of them (no incremental planning) -- budgets sum the whole site, Vite
-    entries copy other entries, the import map names any output."""
-    return bool(config.budgets or config.versioning.vite_manifest or config.importmap)
+    # [budgets], [importmap] and Vite entries take what they need of the
+    # outputs not looked at from the store (commit.sizes_of, commit.extra_of).
+    return trusted and store.meta().get("config") == _build_inputs(config)
 
 
 def _publish(config: Config, store, work, built: list, done: list, records: dict,
@@ -223,10 +222,10 @@ def _publish(config: Config, store, work, built: list, done: list, records: dict
     the one COMMIT."""
     from assetpipe import commit
     from assetpipe.publish import read_current, remove_stale_copies, write_unversioned
-    rows, breaches = budgets.check(config.budgets, {
-        b.logical_path: {"raw": b.size, **b.encoded_sizes} for b in built})
+    sizes = commit.sizes_of(store, work, built) if config.budgets else {}
+    rows, breaches = budgets.check(config.budgets, sizes)
     if breaches:
-        report = _report(built, done, (len(built), 0, 0, 0, 0))
+        report = _report(built, done, (len(sizes), 0, 0, 0, 0))
         report.budgets = rows
         return report, breaches
     state.remove_marker(config.state_dir, "fingerprint")   # from here on, the output changes

@@ -43,12 +43,16 @@ class Entry:
     paths: frozenset[str]   # every output path its manifest names
 
 
-def assets_hash(section: bytes) -> str:
-    """Identifies a set of assets by the manifest's assets section (see publish)."""
-    return hashlib.sha256(section).hexdigest()[:16]
+def assets_hash(*section) -> str:
+    """Identifies a set of assets by the manifest's assets section (see
+    publish), given whole or in parts."""
+    h = hashlib.sha256()
+    for part in section:
+        h.update(part)
+    return h.hexdigest()[:16]
 
 
-def record(state_dir: str, digest: str, manifest: bytes,
+def record(state_dir: str, digest: str, manifest: bytes | list,
            delta: tuple[str, dict, list] | None = None, now: float | None = None) -> str:
     """Add an entry unless the newest one has the same assets; returns the newest
     entry's name.  `delta` = (base entry name, changed entries, removed names):

@@ -21,8 +21,8 @@ from functools import partial
 
 from assetpipe import plan
 from assetpipe.graph import Link, is_js, report_problems, scannable, targets
+from assetpipe.source_delta import Delta
 from assetpipe.sources import SourceFile
-from assetpipe.state import STAT_ROW
 
 
 class Untrusted(Exception):
@@ -36,9 +36,7 @@ class Work:
     plans: dict[str, list[str]]
     names: set[str]                      # outputs prepared by this build
     removed: set[str]                    # outputs of the last build no longer planned
-    stats: dict[str, tuple]              # (size, mtime, inode) of the changed sources
-    changed: set[str]                    # sources whose stat moved (added included)
-    gone: set[str]                       # sources removed
+    sources: Delta                       # sources changed, added, removed since the store
     full: bool
     previous: dict[str, dict] = field(default_factory=dict)   # stored records of `names`
     plan_links: dict[str, list[Link]] = field(default_factory=dict)
@@ -51,16 +49,10 @@ class Work:
 
 
 def find_work(store, sources: dict[str, SourceFile], plans: dict[str, list[str]],
-              trusted: bool) -> Work:
-    # Set differences of (path, size, mtime, inode) rows: built and compared
-    # in C, which matters at 100,000 files on every build that does work.
-    previous = store.source_stats()
-    current = set(map(STAT_ROW, sources.values()))
-    changed = {row[0] for row in current - previous}
-    gone = {row[0] for row in previous - current} - sources.keys()
-    stats = {logical: sources[logical][2:] for logical in changed}
+              trusted: bool, delta: Delta) -> Work:
+    changed, gone = delta.changed, delta.gone
     if not trusted:
-        return Work(plans, set(plans), store.names() - plans.keys(), stats, changed, gone, True)
+        return Work(plans, set(plans), store.names() - plans.keys(), delta, True)
     bundles = {name for name in plans if name not in sources}
     names = changed | bundles
     frontier = changed | gone | bundles
@@ -70,7 +62,7 @@ def find_work(store, sources: dict[str, SourceFile], plans: dict[str, list[str]]
         seen |= users
         names |= users & plans.keys()
         frontier = users
-    return Work(plans, names, set(gone), stats, changed, gone, False)
+    return Work(plans, names, set(gone), delta, False)
 
 
 def plan_work(work: Work, store, sources: dict[str, SourceFile], settings,
@@ -114,7 +106,7 @@ def _scan_memo(scans: dict, folder: str, logical: str, data: bytes):
 
 def changed_bytes(work: Work, sources: dict[str, SourceFile]) -> int:
     """Input bytes of the sources this build will probably read again."""
-    return sum(sources[m].size for m in work.changed if m in work.names)
+    return sum(sources[m].size for m in work.sources.changed if m in work.names)
 
 
 def edges(work: Work) -> dict[str, set[str]]:

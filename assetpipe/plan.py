@@ -6,7 +6,9 @@ an incremental build.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import replace
+from itertools import islice
 
 from assetpipe.config import Config
 from assetpipe.errors import BuildError
@@ -17,15 +19,24 @@ from assetpipe.sources import SourceFile, expand_bundle
 from assetpipe.transforms import Settings, makes_map, minifies
 
 
-def outputs(config: Config, sources: dict[str, SourceFile]) -> dict[str, list[str]]:
-    """Logical output path -> the source paths it is made from, in order."""
+def outputs(config: Config, sources: dict[str, SourceFile],
+            added: set[str] | None = None) -> dict[str, list[str]]:
+    """Logical output path -> the source paths it is made from, in order.
+    `added`: the sources new or changed since a build that checked every
+    other name (None: check them all)."""
     plans = {logical: [logical] for logical in sources}
     for bundle in config.bundles:
         if bundle.name in sources:
             raise BuildError(f"bundle name {bundle.name!r} is also a source file; "
                              "rename the bundle or the file", config.config_path)
         plans[bundle.name] = expand_bundle(bundle, sources)
-    _reject_name_collisions(plans, sources)
+    if added is None:
+        folders = {name.rsplit("/", 1)[0] for name in plans if "/" in name}
+        folders |= {f.rsplit("/", i)[0] for f in list(folders) for i in range(1, f.count("/") + 1)}
+        _reject_name_collisions(plans, sources, plans, folders.__contains__)
+    else:
+        _reject_name_collisions(plans, sources, _neighbours(added, plans, sources),
+                                _folder_test(plans))
     _reject_page_collisions(config, plans)
     return plans
 
@@ -36,23 +47,44 @@ def _twin_of(name: str, names) -> str | None:
                  if name.endswith(s) and name[:-len(s)] in names), None)
 
 
-def _reject_name_collisions(plans: dict[str, list[str]], sources: dict[str, SourceFile]) -> None:
+def _reject_name_collisions(plans: dict[str, list[str]], sources: dict[str, SourceFile],
+                            names, is_folder) -> None:
     """Names an output may not have: one that looks versioned, one that is
     another output's twin (servers would send its bytes to gzip/br clients
     instead of the real file's), one that is also a folder of outputs."""
-    folders = {name.rsplit("/", 1)[0] for name in plans if "/" in name}
-    folders |= {f.rsplit("/", i)[0] for f in list(folders) for i in range(1, f.count("/") + 1)}
-    for name in plans:
+    for name in names:
         where = sources[name].abs_path if name in sources else f"bundle {name!r}"
         problem = misnamed(name)
         twin_of = _twin_of(name, plans)
         if twin_of:
             problem = (f"it would be taken for the precompressed twin of {twin_of!r}; "
                        "delete it (the build writes its own twins) or rename it")
-        elif name in folders:
+        elif is_folder(name):
             problem = "an output folder has the same name; rename one of them"
         if problem:
             raise BuildError(problem, where)
+
+
+def _neighbours(added: set[str], plans: dict[str, list[str]], sources) -> list[str]:
+    """The names whose check an added name can change: itself, its twins and
+    the outputs at its folders' names; and every bundle (globs).  In plan order."""
+    bundles = list(islice(plans, len(sources), None))   # after the sources: outputs()
+    found = set(added)
+    for name in added:
+        found.update(name + s for s in TWIN_SUFFIXES if name + s in plans)
+        parts = name.split("/")
+        found.update(f for f in ("/".join(parts[:i]) for i in range(1, len(parts))) if f in plans)
+    return sorted(found.difference(bundles)) + bundles
+
+
+def _folder_test(plans: dict[str, list[str]]):
+    """is_folder(name) by bisection of the sorted names: no set of every folder."""
+    ordered = sorted(plans)
+
+    def is_folder(name: str) -> bool:
+        i = bisect_left(ordered, name + "/")
+        return i < len(ordered) and ordered[i].startswith(name + "/")
+    return is_folder
 
 
 def reserved_warnings(plans: dict[str, list[str]]) -> list[str]:

@@ -82,31 +82,38 @@ def render_fragments(fragments: list[str], tail: str) -> tuple[bytes, bytes]:
 
 
 def splice_manifest(old: bytes, section_length: int, edits: list[tuple[int, int, str]],
-                    tail: str) -> tuple[bytes, bytes] | None:
+                    tail: str) -> tuple[list, list] | None:
     """The previous manifest.json with some assets' fragments replaced, added or
     removed, without reading the others: `edits` are (offset of the piece in
     the old section, old piece length, 0 to insert; new fragment, "" to
-    remove), sorted; a piece is a fragment plus its ",\n".  None when `old`
-    is not laid out as expected (the caller then renders it whole)."""
+    remove), sorted; a piece is a fragment plus its ",\n".  Returns the new
+    manifest and its assets section as lists of parts (views of `old`: a
+    25 MB manifest is not copied), or None when `old` is not laid out as
+    expected (the caller then renders it whole)."""
     start = len(ASSETS_OPEN)
     end = start + section_length
     if not (old.startswith(ASSETS_OPEN.encode()) and old[end:end + 5] == b"\n  },"):
         return None
-    pieces = old[start:end] + b",\n"
-    parts, pos = [], 0
+    view = memoryview(old)[start:end]
+
+    def pieces(low: int, high: int | None) -> list:   # [low:high] of old section + ",\n"
+        last = 2 if high is None else max(high - section_length, 0)
+        return [view[low:high], b",\n"[max(low - section_length, 0):last]]
+    section, pos = [], 0
     for offset, length, fragment in edits:
-        parts.append(pieces[pos:offset])
+        section += pieces(pos, offset)
         if fragment:
-            parts.append(fragment.encode("utf-8") + b",\n")
+            section.append(fragment.encode("utf-8") + b",\n")
         pos = offset + length
-    parts.append(pieces[pos:])
-    section = b"".join(parts)[:-2]
-    if not section:
+    section += pieces(pos, None)
+    section = [part for part in section if len(part)]
+    if not section or sum(map(len, section)) <= 2:
         return None
-    return ASSETS_OPEN.encode() + section + ASSETS_CLOSE.encode() + tail.encode("utf-8"), section
+    section[-1] = section[-1][:-2]   # every piece ends with ",\n": the last one loses it
+    return [ASSETS_OPEN.encode(), *section, (ASSETS_CLOSE + tail).encode("utf-8")], section
 
 
-def publish_manifest(output: str, content: bytes) -> None:
+def publish_manifest(output: str, content: bytes | list) -> None:
     write_atomic(os.path.join(output, MANIFEST_NAME), content)
 
 

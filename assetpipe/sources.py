@@ -6,6 +6,7 @@ link back to a folder being walked is reported as a loop instead of recursing.
 """
 from __future__ import annotations
 
+import gc
 import os
 import re
 from functools import lru_cache
@@ -33,42 +34,84 @@ def scan_sources(source: str) -> dict[str, SourceFile]:
         raise BuildError("source folder does not exist", source)
     real_root = os.path.realpath(source)
     found: dict[str, SourceFile] = {}
-    _walk(source, "", real_root, (real_root,), found)
+    # The walk makes 100,000 tuples at 100,000 files and no reference cycle:
+    # the collector's passes over them during the walk, and its full passes
+    # over them during the rest of the build, cost ~0.1 s for nothing.  So
+    # the walk runs without it, and what it made is frozen out of its view
+    # (freed by reference counting as usual); the next scan (build --watch)
+    # puts the last one's back in view first.
+    gc.unfreeze()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        _walk(source, "", real_root, (real_root,), found)
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
     return found
 
 
 def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
           found: dict[str, SourceFile]) -> None:
     """Adds the files under `folder` to `found` in sorted path order: each
-    folder's entries are visited sorted by name, a folder's as "name/" —
-    exactly the order of the full paths, so no sort of the whole site."""
+    folder's entries are visited sorted by name, a folder's as "name/" --
+    exactly the order of the full paths, so no sort of the whole site.
+    This runs once per file on every build, the no-op included: a regular
+    file costs one d_type test (no syscall) and one stat, nothing else."""
     try:
-        entries = [e for e in os.scandir(folder) if not e.name.startswith(".")]
+        with os.scandir(folder) as listing:
+            entries = [e for e in listing if not e.name.startswith(".")]
     except OSError as exc:
         raise BuildError(f"cannot read folder: {exc.strerror}", folder) from None
-    entries.sort(key=lambda e: e.name + "/" if e.is_dir() else e.name)
+    _check_names(entries)
+    entries.sort(key=_order)
     for entry in entries:
-        _check_name(entry.path)
-        logical = prefix + entry.name
-        if entry.is_symlink():
-            target = os.path.realpath(entry.path)
-            if target != real_root and not target.startswith(real_root + os.sep):
-                continue  # outside source: never read or published
-            if entry.is_dir():
-                if target in stack:
-                    raise BuildError(f"symlink loop: points back to {target}", entry.path)
-                _walk(entry.path, logical + "/", real_root, stack + (target,), found)
-                continue
+        if entry.is_file(follow_symlinks=False):
+            st = entry.stat(follow_symlinks=False)
+            logical = prefix + entry.name
+            found[logical] = _new(SourceFile, (logical, entry.path, st.st_size,
+                                               st.st_mtime_ns, st.st_ino))
         elif entry.is_dir(follow_symlinks=False):
-            _walk(entry.path, logical + "/", real_root, stack + (entry.path,), found)
-            continue
-        try:
-            st = entry.stat()
-        except OSError:
-            continue  # dangling symlink
-        if S_ISREG(st.st_mode):  # not sockets, fifos
-            found[logical] = SourceFile(logical, entry.path, st.st_size, st.st_mtime_ns,
-                                        st.st_ino)
+            _walk(entry.path, prefix + entry.name + "/", real_root, stack + (entry.path,), found)
+        elif entry.is_symlink():
+            _follow(entry, prefix + entry.name, real_root, stack, found)
+
+
+# SourceFile(...) goes through a Python-level __new__; this is the same tuple.
+_new = tuple.__new__
+
+
+def _order(entry: os.DirEntry) -> str:
+    return entry.name + "/" if entry.is_dir() else entry.name
+
+
+def _follow(entry: os.DirEntry, logical: str, real_root: str, stack: tuple[str, ...],
+            found: dict[str, SourceFile]) -> None:
+    """A symlink: followed only when it points inside the source folder."""
+    target = os.path.realpath(entry.path)
+    if target != real_root and not target.startswith(real_root + os.sep):
+        return  # outside source: never read or published
+    if entry.is_dir():
+        if target in stack:
+            raise BuildError(f"symlink loop: points back to {target}", entry.path)
+        _walk(entry.path, logical + "/", real_root, stack + (target,), found)
+        return
+    try:
+        st = entry.stat()
+    except OSError:
+        return  # dangling symlink
+    if S_ISREG(st.st_mode):  # not sockets, fifos
+        found[logical] = SourceFile(logical, entry.path, st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _check_names(entries: list[os.DirEntry]) -> None:
+    """One encode per folder; the name-by-name check only when it fails."""
+    try:
+        "".join(e.name for e in entries).encode("utf-8")
+    except UnicodeEncodeError:
+        for entry in entries:
+            _check_name(entry.path)
 
 
 def _check_name(path: str) -> None:

@@ -39,7 +39,7 @@ def inputs_hash(config_repr: str, sources: dict):
     h = hashlib.sha256(config_repr.encode())
     h.update("\0".join(sources).encode("utf-8", "surrogateescape"))
     try:
-        h.update(array("q", chain.from_iterable(map(_NUMBERS, sources.values()))).tobytes())
+        h.update(array("q", chain.from_iterable(map(NUMBERS, sources.values()))).tobytes())
     except OverflowError:   # an inode beyond 2**63 or a date before 1678: text then
         h.update(repr(list(map(STAT_ROW, sources.values()))).encode())
     return h
@@ -48,7 +48,7 @@ def inputs_hash(config_repr: str, sources: dict):
 # A SourceFile's (logical path, size, mtime, inode), and its numbers: picked
 # in C, 100,000 times per build.
 STAT_ROW = operator.itemgetter(0, 2, 3, 4)
-_NUMBERS = operator.itemgetter(2, 3, 4)
+NUMBERS = operator.itemgetter(2, 3, 4)
 
 
 def fingerprint(inputs, manifest_stat: tuple | None) -> str:

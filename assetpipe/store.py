@@ -24,10 +24,12 @@ from sqlite3 import DatabaseError
 
 from assetpipe.errors import BuildError
 
-FORMAT = "4"  # 4: Built records say not_utf8
+FORMAT = "5"  # 4: Built records say not_utf8; 5: digests of source runs
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sources (logical TEXT PRIMARY KEY, size INT, mtime INT, inode INT);
+-- One digest per run of the sorted source paths (assetpipe/source_delta.py).
+CREATE TABLE IF NOT EXISTS runs (first TEXT PRIMARY KEY, digest BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS assets (logical TEXT PRIMARY KEY, folder TEXT NOT NULL,
     record TEXT NOT NULL, entry TEXT NOT NULL, entry_bytes INT NOT NULL,
     input_size INT, size INT, gzip_size INT, br_size INT);
@@ -65,9 +67,16 @@ class Store:
     def meta(self) -> dict[str, str]:
         return dict(self.db.execute("SELECT key, value FROM meta"))
 
-    def source_stats(self) -> set[tuple[str, int, int, int]]:
-        """Every source's (logical path, size, mtime, inode) the last build saw."""
-        return set(self.db.execute("SELECT logical, size, mtime, inode FROM sources"))
+    def source_stats(self, low: str, high: str | None) -> set[tuple[str, int, int, int]]:
+        """(logical path, size, mtime, inode) of the sources the last build saw
+        from `low` up to, not including, `high` (None: to the end)."""
+        sql = "SELECT logical, size, mtime, inode FROM sources WHERE logical >= ?"
+        if high is None:
+            return set(self.db.execute(sql, (low,)))
+        return set(self.db.execute(sql + " AND logical < ?", (low, high)))
+
+    def runs(self) -> dict[str, bytes]:
+        return dict(self.db.execute("SELECT first, digest FROM runs"))
 
     def records(self, logicals: Iterable[str] | None = None) -> dict[str, dict]:
         """Built records (stat, deps, commit, built) by logical path; all when None."""
@@ -81,6 +90,12 @@ class Store:
     def links(self, logicals: Iterable[str] | None = None) -> dict[str, dict]:
         rows = self._select("SELECT logical, record FROM links", logicals)
         return {logical: json.loads(record) for logical, record in rows}
+
+    def sizes(self, leaving: set[str]) -> dict[str, dict[str, int]]:
+        """Raw, gzip and br bytes of every output but `leaving` (no twin: the raw size)."""
+        rows = self.db.execute("SELECT logical, size, gzip_size, br_size FROM assets")
+        return {logical: {"raw": raw, "gzip": gz, "br": br}
+                for logical, raw, gz, br in rows if logical not in leaving}
 
     def users_of(self, targets: Iterable[str]) -> set[str]:
         """Outputs with a reference (resolved or missing) to any of `targets`."""
@@ -96,10 +111,10 @@ class Store:
         return [e for (e,) in self.db.execute("SELECT entry FROM assets WHERE folder = ?",
                                               (folder,))]
 
-    def fragments(self) -> Iterator[str]:
-        """Every manifest fragment, in the order json's sort_keys puts them
-        (SQLite compares TEXT as UTF-8 bytes: the same order as code points)."""
-        return (e for (e,) in self.db.execute("SELECT entry FROM assets ORDER BY logical"))
+    def fragments(self) -> Iterator[tuple[str, str]]:
+        """Every (logical path, manifest fragment), in the order json's sort_keys
+        puts them (SQLite compares TEXT as UTF-8 bytes: the same order as code points)."""
+        return self.db.execute("SELECT logical, entry FROM assets ORDER BY logical")
 
     def pieces(self, names: Iterable[str]) -> list[tuple[int, int, str]]:
         """Where each name's piece (its fragment and ",\n") sits in the manifest's
@@ -161,6 +176,10 @@ class Store:
             ((r[0], folder_of(r[0]), r[1], r[2], len(r[2].encode("utf-8")), *r[3:])
              for r in rows))
 
+    def set_runs(self, added: dict[str, bytes], removed: Iterable[str]) -> None:
+        self._delete("runs", removed, "first")
+        self.db.executemany("INSERT OR REPLACE INTO runs VALUES (?, ?)", added.items())
+
     def put_links(self, rows: Iterable[tuple[str, str]]) -> None:
         self.db.executemany("INSERT OR REPLACE INTO links VALUES (?, ?)", rows)
 
@@ -182,7 +201,7 @@ class Store:
 
     def reset(self, meta: dict[str, str]) -> None:
         """Forget everything (settings changed): inside the build's transaction."""
-        for table in ("meta", "sources", "assets", "links", "edges"):
+        for table in ("meta", "sources", "runs", "assets", "links", "edges"):
             self.db.execute(f"DELETE FROM {table}")
         self.set_meta(meta)
 

@@ -49,8 +49,8 @@ def _settings_key(settings: Settings) -> str:
                settings.versioning.prehashed, settings.sourcemaps)
     text = repr(shaping) + __version__ + TOOL_EPOCH
     if settings.images.png == "lossless":  # a new engine release may change the bytes
-        from assetpipe.images import png_settings_key
-        text += png_settings_key(settings.images.strip)
+        from assetpipe.engine_key import png_key
+        text += png_key(settings.images.strip)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -55,12 +55,16 @@ def _logical(path: str, out_dir: str, source: str, rel: str) -> str:
     return logical
 
 
-def add_entries(assets: dict, source: str, versioning) -> list[str]:
-    """Add each entry of `versioning.vite_manifest` to the manifest's `assets`
+def names_of(entries: dict[str, dict]) -> set[str]:
+    """The names add_entries looks up: the entries' own and their files'."""
+    return set(entries).union(*([e["file"], *e["css"]] for e in entries.values()))
+
+
+def add_entries(assets: dict, entries: dict[str, dict], path: str) -> list[str]:
+    """Add each entry of the Vite manifest at `path` (read_entries) to the
+    manifest's `assets` (which holds at least the outputs among names_of)
     as a copy of its file's entry (plus `css`: the logical names of its
     stylesheets); warnings."""
-    path = versioning.vite_manifest
-    entries = read_entries(path, source, versioning.prehashed)
     warnings = []
     for name, entry in entries.items():
         if name in assets:

@@ -26,13 +26,14 @@ class VersionConflict(BuildError):
     """A versioned name already holds other bytes."""
 
 
-def write_atomic(path: str, content: bytes) -> None:
-    """Replace `path` with `content` via temp file + rename.  Errors name
-    `path` (a full disk or a folder in the way must not name the temp file)."""
+def write_atomic(path: str, content: bytes | list) -> None:
+    """Replace `path` with `content` (bytes, or a list of bytes-like parts)
+    via temp file + rename.  Errors name `path` (a full disk or a folder in
+    the way must not name the temp file)."""
     tmp = _temp_path(path)
     try:
         with _create(tmp) as f:
-            f.write(content)
+            f.writelines(content if isinstance(content, list) else [content])
         os.replace(tmp, path)
     except OSError as exc:
         remove_file(tmp)

@@ -149,6 +149,35 @@ def measure(site: str, count: int, runs: int, edits: int) -> dict:
             "state": state, "manifest": os.path.getsize(os.path.join(out, "manifest.json"))}
 
 
+# The issue's targets, seconds: (site, figure) -> limit.  Checked on wall
+# time (what a user waits) and on CPU (what a loaded machine can still show).
+TARGETS = {(100000, "noop"): 0.5, (100000, "edit"): 1.0, (20000, "noop"): 0.25,
+           (20000, "edit"): 0.5}
+
+
+def verdicts(count: int, refs: bool, r: dict, per_file_5k: float | None) -> list[str]:
+    """One line per target this site has: MET / NOT MET, wall and CPU."""
+    label = f"{count:,}{' refs' if refs else ''}"
+    lines = []
+    for figure, what in (("noop", "no-op"), ("edit", "one edit")):
+        limit = TARGETS.get((count, figure))
+        if limit is not None:
+            wall, cpu = r[figure]
+            lines.append(f"{label}: {what} <= {limit} s: wall {wall:.2f} s "
+                         f"{'MET' if wall <= limit else 'NOT MET'}, CPU {cpu:.2f} s "
+                         f"{'MET' if cpu <= limit else 'NOT MET'}")
+    if count == 100000:
+        ratio = r["edit"][0] / r["noop"][0]
+        lines.append(f"{label}: one edit <= 3x no-op: {ratio:.2f}x "
+                     f"{'MET' if ratio <= 3 else 'NOT MET'} (wall)")
+        if per_file_5k is not None:
+            per_file = r["cold"][0] / count
+            lines.append(f"{label}: cold per file <= 5,000's: {1000 * per_file:.2f} vs "
+                         f"{1000 * per_file_5k:.2f} ms "
+                         f"{'MET' if per_file <= per_file_5k else 'NOT MET'} (wall)")
+    return lines
+
+
 def main() -> None:
     global ARGS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -167,6 +196,8 @@ def main() -> None:
     print("seconds as wall/CPU; no-op: the best of --runs; edit: the median of --edits")
     print(f"{'site':<12} {'cold':>13} {'ms/file':>11} {'no-op':>11} {'one edit':>11} "
           f"{'edit/no-op':>11} {'state MB':>9} {'manifest MB':>11}")
+    found: list[str] = []
+    per_file_5k = None
     try:
         for count, refs in cases:
             site = os.path.join(work, f"{count}{'-refs' if refs else ''}")
@@ -180,7 +211,14 @@ def main() -> None:
                   f"{noop:5.2f}/{noop_cpu:5.2f} {edit:5.2f}/{edit_cpu:5.2f} "
                   f"{edit / noop:5.2f}/{edit_cpu / noop_cpu:5.2f} {r['state'] / 1e6:9.2f} "
                   f"{r['manifest'] / 1e6:11.2f}", flush=True)
+            if count == 5000 and not refs:
+                per_file_5k = cold / count
+            found += verdicts(count, refs, r, per_file_5k)
     finally:
+        print(f"\nverdicts (load average {os.getloadavg()[0]:.1f} at the end; "
+              "on a loaded machine only the CPU figures mean much):")
+        for line in found:
+            print("  " + line)
         if not ARGS.work:
             shutil.rmtree(work, ignore_errors=True)
 

@@ -17,7 +17,7 @@ from conftest import (
     write_tree,
 )
 
-from assetpipe import history
+from assetpipe import commit, history
 from assetpipe.errors import BuildError
 
 REFS = '[references]\nmissing = "warn"\n'
@@ -148,3 +148,108 @@ def test_history_entries_after_the_first_are_deltas_and_replay_exactly(tmp_path)
     assert "base" not in json.loads((folder / remaining[0]).read_text())
     assert [e.paths for e in history.entries(str(states))] == \
         [frozenset(history.manifest_paths(m)) for m in manifests[1:]]
+
+
+
+@pytest.mark.parametrize("added, why", [
+    ("js/app.js.gzip", "twin of 'js/app.js'"),          # another output's twin
+    ("css/s0.css.gz", "twin of 'css/s0.css'"),
+    ("img/i1.v0123456789.svg", "looks versioned"),
+])
+def test_an_incremental_build_checks_the_names_of_added_sources(tmp_path, added, why):
+    """Only added names are checked against the naming rules on an
+    incremental build (a file and a folder of one name cannot both be
+    sources; bundles, whose names can clash so, are always checked)."""
+    static = write_tree(tmp_path / "static", site_files(random.Random(1)))
+    cfg = write_config(tmp_path, extra=REFS)
+    build_dir(cfg)
+    write_tree(static, {added: "x"})
+    with pytest.raises(BuildError, match=why) as caught:
+        build_dir(cfg)
+    assert added in str(caught.value)
+    (static / added).unlink()
+    assert build_dir(cfg).processed == 0     # and the build after it is incremental
+
+
+# Features that need every output's state: each random incremental build
+# must still publish (or refuse) exactly what a build from scratch does.
+WHOLE_SITE = (REFS + BUNDLE
+              + '[budgets]\n"js/app.js" = { raw = 60, gzip = 80 }\n"css/*.css" = { raw = "2 kB" }\n'
+              + '[importmap]\napp = "js/app.js"\nimg = "img/i0.svg"\n'
+              + '[versioning]\nprehashed = ["assets/**"]\n'
+              + 'vite_manifest = "static/.vite/manifest.json"\n')
+
+
+def write_vite(rng: random.Random, static, hashes: list[str]) -> None:
+    """A Vite manifest naming some of the prehashed files (entries come and go)."""
+    entries = {f"src/e{n}.js": {"file": f"assets/e{n}-{hashes[n]}.js",
+                                "css": [f"assets/e{n}-{hashes[n]}.css"] if n % 2 else []}
+               for n in rng.sample(range(4), rng.randrange(1, 4))}
+    write_tree(static, {".vite/manifest.json": json.dumps(entries)})
+
+
+def mutate_whole_site(rng: random.Random, static, hashes: list[str]) -> str:
+    kind = rng.choice(["vite", "rebuilt", "grow-js", "other"])
+    n = rng.randrange(4)
+    if kind == "rebuilt":   # Vite made new bytes under a new name: entries copying it change
+        hashes[n] = f"{rng.randrange(16**8):08x}"
+        write_tree(static, {f"assets/e{n}-{hashes[n]}.{ext}": f"/* {rng.random()} */\n"
+                            for ext in ("js", "css")})
+    if kind in ("vite", "rebuilt"):
+        write_vite(rng, static, hashes)
+    elif kind == "grow-js":   # over (or back under) its budget
+        (static / "js/app.js").write_text("var app = 1;\n" * rng.choice([1, 9]))
+    else:
+        return mutate(rng, static)
+    return f"{kind} {n}"
+
+
+def outcome(cfg) -> tuple:
+    """What a build publishes: the manifest and budget table, or its error."""
+    try:
+        report = build_dir(cfg)
+    except BuildError as exc:
+        return ("error", str(exc))
+    return ("built", assets_without_created(cfg.parent / "out"), report.budgets, report.files)
+
+
+def fresh_outcome(tmp_path, static) -> tuple:
+    fresh = tmp_path / "fresh"
+    shutil.rmtree(fresh, ignore_errors=True)
+    fresh.mkdir()
+    return outcome(write_config(fresh, source=static, extra=WHOLE_SITE.replace(
+        '"static/', f'"{static}/')))
+
+
+def test_random_changes_with_budgets_importmap_and_vite_entries_match_a_fresh_build(
+        tmp_path, monkeypatch):
+    rng = random.Random(20261130)
+    files = site_files(rng)
+    hashes = ["abcdefgh"] * 4
+    files.update({f"assets/e{n}-abcdefgh.{ext}": f"/* {n} */\n" for n in range(4)
+                  for ext in ("js", "css")})
+    static = write_tree(tmp_path / "static", files)
+    write_vite(rng, static, hashes)
+    cfg = write_config(tmp_path, extra=WHOLE_SITE)
+    build_dir(cfg)
+    seen = set()
+    for step in range(40):
+        what = mutate_whole_site(rng, static, hashes)
+        got = outcome(cfg)
+        expected = fresh_outcome(tmp_path, static)
+        assert got == expected, f"step {step}: {what}: {got[:2]}"
+        if got[0] == "built":   # the history (deltas, replayed) names what the manifest does
+            assert history.entries(str(state_dir(cfg)))[-1].paths == \
+                frozenset(history.manifest_paths(got[1])), f"step {step}: {what}"
+        seen.add(got[0])
+    assert seen == {"built", "error"}   # both paths were taken (a budget breach, at least)
+    (static / "js/app.js").write_text("var app = 1;\n")
+    build_dir(cfg)
+    (static / "js/app.js").write_text("var app = 2;\n")
+
+    def whole(*args):
+        raise AssertionError("manifest rendered whole, not spliced around the Vite entries")
+    monkeypatch.setattr(commit, "render_fragments", whole)
+    assert build_dir(cfg).processed == 1    # incremental: no whole-site fallback
+    monkeypatch.undo()
+    assert assets_without_created(tmp_path / "out") == fresh_outcome(tmp_path, static)[1]
