@@ -46,9 +46,12 @@ MAPPED_COMMENT = re.compile(r"/\*# sourceMappingURL=([^ ]+) \*/\n?$")
 VERSION = re.compile(r"\.v[0-9a-f]{10}(?=\.|$)")
 
 
-def decode_mappings(mappings: str) -> list[list[tuple[int, int, int, int]]]:
-    """Source Map v3 `mappings` -> per generated line, (column, source, line, column)."""
-    lines, fields = [], [0, 0, 0, 0]
+def decode_mappings(mappings: str, ours: bool = True) -> list[list[tuple[int, int, int, int]]]:
+    """Source Map v3 `mappings` -> per generated line, (column, source, line, column).
+
+    Our maps have exactly four fields per segment; maps shipped by other tools
+    (`ours=False`) may also have one (unmapped, skipped) or five (a name, dropped)."""
+    lines, fields = [], [0] * 5
     for line in mappings.split(";"):
         fields[0] = 0
         segments = []
@@ -61,9 +64,10 @@ def decode_mappings(mappings: str) -> list[list[tuple[int, int, int, int]]]:
                 if not digit & 32:
                     values.append(-(value >> 1) if value & 1 else value >> 1)
                     value, shift = 0, 0
-            assert len(values) == 4, segment
-            fields = [f + v for f, v in zip(fields, values, strict=True)]
-            segments.append(tuple(fields))
+            assert len(values) == 4 or not ours and len(values) in (1, 5), segment
+            fields[:len(values)] = [f + v for f, v in zip(fields, values, strict=False)]
+            if len(values) >= 4:
+                segments.append(tuple(fields[:4]))
         lines.append(segments)
     return lines
 

@@ -104,7 +104,7 @@ def test_shipped_min_js_map_is_composed(mapped_corpus, corpus_dir, acorn_dir):  
     assert source_map["sources"] == ["../moment/moment.js", "../jquery-ui/ui/keycode.js"]
     shipped = json.loads((corpus_dir / "moment/min/moment.min.js.map").read_bytes())
     expected_map = [{seg[0]: seg[1:4] for seg in line}
-                    for line in _decode_any(shipped["mappings"])]
+                    for line in decode_mappings(shipped["mappings"], ours=False)]
     minified = node([str(CHECKER), "--positions", str(corpus_dir / "moment/min/moment.min.js")],
                     acorn_dir)
     bundled = node([str(CHECKER), "--positions", str(out / entry["path"])], acorn_dir)
@@ -122,28 +122,6 @@ def test_shipped_min_js_map_is_composed(mapped_corpus, corpus_dir, acorn_dir):  
             mismatched.append((line, col, expected, actual))
     assert mismatched == [] and composed > 10_000
     assert source_map["sourcesContent"][0] is None   # moment's map carries none
-
-
-def _decode_any(mappings: str) -> list[list[tuple[int, ...]]]:
-    """decode_mappings() for maps whose segments may have 1 or 5 fields."""
-    b64 = {c: i for i, c in enumerate(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
-    lines, state = [], [0] * 5
-    for line in mappings.split(";"):
-        state[0], row = 0, []
-        for segment in filter(None, line.split(",")):
-            values, value, shift = [], 0, 0
-            for char in segment:
-                value += (b64[char] & 31) << shift
-                shift += 5
-                if not b64[char] & 32:
-                    values.append(-(value >> 1) if value & 1 else value >> 1)
-                    value, shift = 0, 0
-            state[:len(values)] = [s + v for s, v in zip(state, values, strict=False)]
-            if len(values) >= 4:
-                row.append(tuple(state[:4]))
-        lines.append(row)
-    return lines
 
 
 THROWER = {"js/util.js": "// helpers\nfunction twice(x) {\n  return x * 2;\n}\n",
