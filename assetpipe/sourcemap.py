@@ -25,6 +25,7 @@ from typing import Any
 from assetpipe.minify import CHARSET_RE, is_preminified
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_VALUE = {c: i for i, c in enumerate(_B64)}
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 # Line terminators: CSS's (with form feed), JavaScript's (with U+2028/9).
 _LINE_BREAK = {True: re.compile(r"\r\n|[\n\r\f]"), False: re.compile("\r\n|[\n\r\u2028\u2029]")}
@@ -238,3 +239,27 @@ def comment(logical_path: str, map_name: str) -> str:
     if logical_path.endswith(".css"):
         return f"/*# sourceMappingURL={map_name} */\n"
     return f"//# sourceMappingURL={map_name}\n"
+
+
+def decode(mappings: str) -> list[list[tuple[int, ...]]]:
+    """The inverse of `_vlq`, for the input maps shipped with *.min.js files:
+    Source Map v3 `mappings` -> per generated line, its segments with
+    absolute values (column[, source, line, column[, name]])."""
+    lines, state = [], [0, 0, 0, 0, 0]
+    for line in mappings.split(";"):
+        state[0] = 0
+        row = []
+        for segment in filter(None, line.split(",")):
+            values, value, shift = [], 0, 0
+            for char in segment:
+                digit = _B64_VALUE[char]
+                value += (digit & 31) << shift
+                shift += 5
+                if not digit & 32:
+                    values.append(-(value >> 1) if value & 1 else value >> 1)
+                    value, shift = 0, 0
+            for k, v in enumerate(values):
+                state[k] += v
+            row.append(tuple(state[:len(values)]))
+        lines.append(row)
+    return lines

@@ -27,11 +27,9 @@ from assetpipe.sourcemap import (
     Resolver,
     Segments,
     Sources,
+    decode,
     positions,
 )
-
-_B64 = {c: i for i, c in enumerate(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")}
 
 
 def pairs(piece: Piece, skip: int, text: str) -> Pairs:
@@ -192,26 +190,3 @@ def input_map_resolver(sources: Sources, piece: Piece, path: str, linked: Contai
         warnings.append(f"{piece.source}: its input map {map_logical} is unusable "
                         f"({type(exc).__name__}: {exc}); the map points at the file itself")
         return None
-
-
-def decode(mappings: str) -> list[list[tuple[int, ...]]]:
-    """Source Map v3 `mappings` -> per generated line, its segments with
-    absolute values (column[, source, line, column[, name]])."""
-    lines, state = [], [0, 0, 0, 0, 0]
-    for line in mappings.split(";"):
-        state[0] = 0
-        row = []
-        for segment in filter(None, line.split(",")):
-            values, value, shift = [], 0, 0
-            for char in segment:
-                digit = _B64[char]
-                value += (digit & 31) << shift
-                shift += 5
-                if not digit & 32:
-                    values.append(-(value >> 1) if value & 1 else value >> 1)
-                    value, shift = 0, 0
-            for k, v in enumerate(values):
-                state[k] += v
-            row.append(tuple(state[:len(values)]))
-        lines.append(row)
-    return lines
