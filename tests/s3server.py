@@ -139,7 +139,11 @@ class RecordingProxy:
         return [r for r in self.records if r.op == op and (not ok_only or 200 <= r.status < 300)]
 
     def _fault(self, method: str, target: str) -> str | None:
-        """None, or which fault to inject for this attempt of this request."""
+        """None, or which fault to inject for this attempt of this request.
+
+        `target` is the key and query without the bucket: tests name their
+        buckets at random, and a schedule keyed on that name would differ on
+        every run (sometimes injecting no fault at all)."""
         if not self.fail_rate:
             return None
         with self._lock:
@@ -179,7 +183,7 @@ class _Handler(BaseHTTPRequestHandler):
         with proxy._lock:
             proxy.records.append(record)
         body = self._body()
-        fault = record.fault = proxy._fault(self.command, self.path)
+        fault = record.fault = proxy._fault(self.command, f"{bucket_and_key}?{split.query}")
         if fault == "drop-before":
             return self._drop(record)
         if fault == "500":
