@@ -14,7 +14,7 @@ from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import AssetpipeError, BuildError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.sources import SourceFile, scan_sources
+from assetpipe.sources import SourceFile, scan, scan_sources
 from assetpipe.statedir import prepare_state_dir
 from assetpipe.versioning import uses_git
 from assetpipe.writer import OutputLock, remove_temp_files
@@ -64,16 +64,16 @@ def build(config: Config, workers: int | None = None, progress=None,
     os.makedirs(output, exist_ok=True)
     with OutputLock(output):
         prepare_state_dir(output, state_dir)
-        sources = scan_sources(config.source)
+        found = scan(config.source)
         config_repr = (_build_inputs(config) + _git_stamp(config, origin)
                        + repr(_stat(config.versioning.vite_manifest)))  # an input, dot-named
-        inputs = state.inputs_hash(config_repr, sources)
+        inputs = state.inputs_hash(config_repr, found)
         building = state.read_marker(state_dir, "building")
         value = state.fingerprint(inputs, _manifest_stat(output))
         record = state.read_fingerprint(state_dir)
         intact = record is not None and state.outputs_intact(output, state_dir, record)
         if building is None and intact and (record or {}).get("value") == value:
-            return BuildReport(files=len(sources) + len(config.bundles), noop=True,
+            return BuildReport(files=len(found.numbers) // 3 + len(config.bundles), noop=True,
                                seconds=time.perf_counter() - started,
                                budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
@@ -81,7 +81,7 @@ def build(config: Config, workers: int | None = None, progress=None,
         state.write_marker(state_dir, "building", str(os.getpid()))
         trusted = building is None and intact and not uses_git(config.versioning.strategy)
         report = _build_safely(
-            config, sources, workers or os.cpu_count() or 1, progress, origin,
+            config, found.files(), workers or os.cpu_count() or 1, progress, origin,
             lambda: state.fingerprint(inputs, _manifest_stat(output)), trusted)
         if building is not None:   # workers orphaned by the kill have exited by now
             _sweep(output, state_dir, only_dead=True)

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from itertools import chain, compress
 from operator import itemgetter, le, methodcaller, ne
 
-from assetpipe.state import NUMBERS, STAT_ROW
-
 _SPLIT, _FIRST = methodcaller("rpartition", "/"), itemgetter(0)
+# A SourceFile's (logical path, size, mtime, inode), and its numbers: picked in C.
+STAT_ROW = itemgetter(0, 2, 3, 4)
+NUMBERS = itemgetter(2, 3, 4)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from assetpipe.config import Bundle
 from assetpipe.errors import BuildError
 from assetpipe.policy import glob_regex
+from assetpipe.stat_split import stat_runs
 
 
 class SourceFile(NamedTuple):
@@ -29,74 +30,98 @@ class SourceFile(NamedTuple):
     inode: int
 
 
-def scan_sources(source: str) -> dict[str, SourceFile]:
-    """Walk `source`; returns logical path -> SourceFile, sorted by path."""
+class Run(NamedTuple):
+    """Files listed together in one folder, in path order: the stat stage
+    opens the folder once and stats each by its bare name."""
+    folder: str         # the folder's path, ending in os.sep
+    prefix: str         # its logical path, "" or ending in "/"
+    names: list[str]
+    follow: bool        # symlinks to files: stat what they point to
+
+
+class Scan(NamedTuple):
+    """Every file under the source folder, sorted by logical path: the runs
+    it was listed in and each file's (size, mtime_ns, inode), flat.  The
+    no-op build hashes these as they are; `files()` makes the per-file
+    records only when there is work to do."""
+    runs: list[Run]
+    numbers: list[int]
+
+    def files(self) -> dict[str, SourceFile]:
+        """Logical path -> SourceFile, sorted by path."""
+        # 100,000 tuples and no reference cycle: the collector's passes over
+        # them here, and its full passes over them during the rest of the
+        # build, cost ~0.1 s for nothing.  So they are made without it and
+        # frozen out of its view (freed by reference counting as usual); the
+        # next call (build --watch) puts the last one's back in view first.
+        gc.unfreeze()
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            logical = [run.prefix + name for run in self.runs for name in run.names]
+            paths = [run.folder + name for run in self.runs for name in run.names]
+            stats = iter(self.numbers)
+            rows = zip(logical, paths, stats, stats, stats, strict=True)
+            return {row[0]: _new(SourceFile, row) for row in rows}
+        finally:
+            gc.freeze()
+            if collecting:
+                gc.enable()
+
+
+def scan(source: str) -> Scan:
+    """List every file under `source` (one process), then stat them (two
+    when the site is large: see assetpipe/stat_split.py)."""
     if not os.path.isdir(source):
         raise BuildError("source folder does not exist", source)
     real_root = os.path.realpath(source)
-    found: dict[str, SourceFile] = {}
-    # The walk makes 100,000 tuples at 100,000 files and no reference cycle:
-    # the collector's passes over them during the walk, and its full passes
-    # over them during the rest of the build, cost ~0.1 s for nothing.  So
-    # the walk runs without it, and what it made is frozen out of its view
-    # (freed by reference counting as usual); the next scan (build --watch)
-    # puts the last one's back in view first.
-    gc.unfreeze()
-    collecting = gc.isenabled()
-    gc.disable()
+    runs: list[Run] = []
+    _list(source, "", real_root, (real_root,), runs)
+    return Scan(runs, stat_runs(runs))
+
+
+def scan_sources(source: str) -> dict[str, SourceFile]:
+    """Walk `source`; returns logical path -> SourceFile, sorted by path."""
+    return scan(source).files()
+
+
+def _list(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
+          runs: list[Run]) -> None:
+    """Adds the files under `folder` to `runs` in sorted path order."""
     try:
-        _walk(source, "", real_root, (real_root,), found)
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
-    return found
-
-
-def _walk(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
-          found: dict[str, SourceFile]) -> None:
-    """Adds the files under `folder` to `found` in sorted path order.
-
-    The folder is listed through a descriptor of its own, so each file's
-    stat is an fstatat of its bare name instead of a lookup of its whole
-    path again (0.27 s instead of 0.33 s for 100,000 files here)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError as exc:
-        raise BuildError(f"cannot read folder: {exc.strerror}", folder) from None
-    try:
-        _walk_open(fd, folder, prefix, real_root, stack, found)
-    finally:
-        os.close(fd)
-
-
-def _walk_open(fd: int, folder: str, prefix: str, real_root: str, stack: tuple[str, ...],
-               found: dict[str, SourceFile]) -> None:
-    """Each folder's entries are visited sorted by name, a folder's as
-    "name/" -- exactly the order of the full paths, so no sort of the whole
-    site.  This runs once per file on every build, the no-op included: a
-    regular file costs one d_type test (no syscall) and one stat, nothing else."""
-    try:
-        with os.scandir(fd) as listing:
+        with os.scandir(folder) as listing:
             entries = [e for e in listing if not e.name.startswith(".")]
     except OSError as exc:
         raise BuildError(f"cannot read folder: {exc.strerror}", folder) from None
-    base = folder if folder.endswith(os.sep) else folder + os.sep
+    _list_entries(entries, folder if folder.endswith(os.sep) else folder + os.sep, prefix,
+                  real_root, stack, runs)
+
+
+def _list_entries(entries: list[os.DirEntry], base: str, prefix: str, real_root: str,
+                  stack: tuple[str, ...], runs: list[Run]) -> None:
+    """Each folder's entries are visited sorted by name, a folder's as
+    "name/" -- exactly the order of the full paths, so no sort of the whole
+    site.  This runs once per file on every build, the no-op included: a
+    regular file costs one d_type test (no syscall) and one append."""
     _check_names(base, entries)
     entries.sort(key=_BY_NAME)
     if any(map(_IS_DIR, entries)):  # most folders hold files only
         entries.sort(key=_order)
+    names: list[str] = []
     for entry in entries:
         name = entry.name
         if entry.is_file(follow_symlinks=False):
-            st = entry.stat(follow_symlinks=False)
-            logical = prefix + name
-            found[logical] = _new(SourceFile, (logical, base + name, st.st_size,
-                                               st.st_mtime_ns, st.st_ino))
-        elif entry.is_dir(follow_symlinks=False):
-            _walk(base + name, prefix + name + "/", real_root, stack + (base + name,), found)
+            names.append(name)
+            continue
+        if names:   # a run ends where a folder or link comes between its files
+            runs.append(Run(base, prefix, names, False))
+            names = []
+        if entry.is_dir(follow_symlinks=False):
+            _list(base + name, prefix + name + "/", real_root, stack + (base + name,), runs)
         elif entry.is_symlink():
-            _follow(entry, base + name, prefix + name, real_root, stack, found)
+            _follow(entry, base, prefix, real_root, stack, runs)
+    if names:
+        runs.append(Run(base, prefix, names, False))
 
 
 # SourceFile(...) goes through a Python-level __new__; this is the same tuple.
@@ -112,24 +137,25 @@ def _order(entry: os.DirEntry) -> str:
     return entry.name + "/" if entry.is_dir() else entry.name
 
 
-def _follow(entry: os.DirEntry, path: str, logical: str, real_root: str,
-            stack: tuple[str, ...], found: dict[str, SourceFile]) -> None:
-    """A symlink: followed only when it points inside the source folder
-    (`entry` is still open in its folder's listing; `path` is its full path)."""
+def _follow(entry: os.DirEntry, base: str, prefix: str, real_root: str,
+            stack: tuple[str, ...], runs: list[Run]) -> None:
+    """A symlink in folder `base`: followed only when it points inside the
+    source folder."""
+    path = base + entry.name
     target = os.path.realpath(path)
     if target != real_root and not target.startswith(real_root + os.sep):
         return  # outside source: never read or published
     if entry.is_dir():
         if target in stack:
             raise BuildError(f"symlink loop: points back to {target}", path)
-        _walk(path, logical + "/", real_root, stack + (target,), found)
+        _list(path, prefix + entry.name + "/", real_root, stack + (target,), runs)
         return
     try:
         st = entry.stat()
     except OSError:
         return  # dangling symlink
     if S_ISREG(st.st_mode):  # not sockets, fifos
-        found[logical] = SourceFile(logical, path, st.st_size, st.st_mtime_ns, st.st_ino)
+        runs.append(Run(base, prefix, [entry.name], True))
 
 
 def _check_names(base: str, entries: list[os.DirEntry]) -> None:

@@ -12,10 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import operator
 import os
 from array import array
-from itertools import chain
 
 STORE_NAME = "state.db"
 # The JSON state file of earlier releases: removed when a store is created.
@@ -31,24 +29,21 @@ def open_store(state_dir: str):
     return open_db(path)
 
 
-def inputs_hash(config_repr: str, sources: dict):
-    """The hash of the config and every source's path, size, mtime and inode,
-    before the manifest's stat is added.  The numbers are hashed as one array
-    of machine integers: formatting 300,000 of them as text cost more than
-    hashing (this runs on every build, the no-op included)."""
+def inputs_hash(config_repr: str, scan):
+    """The hash of the config and every source's path, size, mtime and inode
+    (a sources.Scan), before the manifest's stat is added.  Names are hashed
+    run by run, NUL-separated (a name cannot hold one, so the empty field
+    after a run's names ends it), and the numbers as one array of machine
+    integers: putting 100,000 paths together, or formatting 300,000 numbers
+    as text, cost more than hashing (this runs on every build, the no-op included)."""
     h = hashlib.sha256(config_repr.encode())
-    h.update("\0".join(sources).encode("utf-8", "surrogateescape"))
+    for run in scan.runs:   # its folder's logical path, its names: no path is put together
+        h.update(("\0".join((run.prefix, *run.names)) + "\0\0").encode("utf-8", "surrogateescape"))
     try:
-        h.update(array("q", chain.from_iterable(map(NUMBERS, sources.values()))).tobytes())
+        h.update(array("q", scan.numbers).tobytes())
     except OverflowError:   # an inode beyond 2**63 or a date before 1678: text then
-        h.update(repr(list(map(STAT_ROW, sources.values()))).encode())
+        h.update(repr(scan.numbers).encode())
     return h
-
-
-# A SourceFile's (logical path, size, mtime, inode), and its numbers: picked
-# in C, 100,000 times per build.
-STAT_ROW = operator.itemgetter(0, 2, 3, 4)
-NUMBERS = operator.itemgetter(2, 3, 4)
 
 
 def fingerprint(inputs, manifest_stat: tuple | None) -> str:

@@ -40,14 +40,13 @@ def watch(load_config, rebuild, report_error, stop: threading.Event,
 def _poll(load_config):
     """(config or None, error message or None, stamp): the stamp changes
     when the config's meaning or any source's stat does."""
-    from assetpipe.sources import scan_sources
+    from assetpipe.sources import scan
     try:
         config = load_config()
-        stats = [(s.logical_path, s.size, s.mtime_ns, s.inode)
-                 for s in scan_sources(config.source).values()]
+        found = scan(config.source)   # every path and stat, compared as they are
     except AssetpipeError as exc:
         return None, str(exc), ("error", str(exc))
-    return config, None, (repr(config), stats)
+    return config, None, (repr(config), found)
 
 
 def _attempt(rebuild, config) -> str | None:

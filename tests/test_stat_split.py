@@ -1,0 +1,118 @@
+"""assetpipe.stat_split: a large site's files are stat'ed half in a forked child.
+
+The split path runs in a fresh interpreter (a subprocess): the fork is taken
+only from a clean process (no other thread), which a pytest process that
+ran server fixtures need not be.  Each check compares the split result with
+the one-process result and with os.stat itself.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from assetpipe import stat_split
+from assetpipe.sources import Run
+
+SCRIPT = r"""
+import json, os, sys
+from assetpipe import sources, stat_split
+from assetpipe.errors import BuildError
+
+forks = []
+real_fork = os.fork
+def counting_fork():
+    forks.append(1)
+    return real_fork()
+os.fork = counting_fork
+
+def scanned(split_from):
+    stat_split.SPLIT_FROM = split_from
+    before = len(forks)
+    try:
+        files = sources.scan_sources(sys.argv[1])
+    except BuildError as exc:
+        return {"error": str(exc), "forked": len(forks) - before}
+    return {"files": {k: list(v) for k, v in files.items()}, "forked": len(forks) - before}
+
+split, one = scanned(1), scanned(10**9)
+import threading
+release = threading.Event()
+other = threading.Thread(target=release.wait)
+other.start()
+with_thread = scanned(1)
+release.set()
+other.join()
+print(json.dumps({"split": split, "one": one, "with_thread": with_thread}))
+"""
+
+
+def run_scan(folder) -> dict:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(folder)], capture_output=True,
+                          text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def make_site(root) -> dict[str, str]:
+    """Nested folders, a folder between a folder's files, links to a file and a folder."""
+    files = {f"d{d}/f{f:02}.txt": f"{d}-{f}" for d in range(3) for f in range(40)}
+    files.update({"a.css": "a", "m/a.js": "1", "m/n/b.js": "2", "m/z.js": "3", "z.txt": "z"})
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    os.symlink("d0/f00.txt", root / "link.txt")
+    os.symlink("m", root / "mlink")
+    return files
+
+
+def test_split_stat_matches_one_process_and_os_stat(tmp_path):
+    static = tmp_path / "static"
+    files = make_site(static)
+    result = run_scan(static)
+    assert result["split"]["forked"] == 1 and result["one"]["forked"] == 0
+    # Negative control: with a second thread alive the scan stays in one process.
+    assert result["with_thread"]["forked"] == 0
+    split, one = result["split"]["files"], result["one"]["files"]
+    assert split == one == result["with_thread"]["files"]
+    assert list(split) == sorted(split)
+    linked = {"link.txt"} | {f"mlink/{k[2:]}" for k in files if k.startswith("m/")}
+    assert set(split) == set(files) | linked
+    for logical, (_, abs_path, size, mtime_ns, inode) in split.items():
+        st = os.stat(abs_path)    # follows the links, as the scan does for them
+        assert (size, mtime_ns, inode) == (st.st_size, st.st_mtime_ns, st.st_ino), logical
+
+
+def test_a_file_gone_between_listing_and_stat_is_the_same_clear_error(tmp_path):
+    """Whichever half it is in: the child's failure makes the parent stat
+    that half itself, so the error names the file as a one-process stat does."""
+    static = tmp_path / "static"
+    make_site(static)
+    from assetpipe.errors import BuildError
+    from assetpipe.sources import _list
+    runs: list[Run] = []
+    _list(str(static), "", os.path.realpath(static), (os.path.realpath(static),), runs)
+    first, second = stat_split._halves(runs, sum(len(r.names) for r in runs) // 2)
+    for half in (first, second):
+        gone = half[-1].folder + half[-1].names[-1]
+        os.rename(gone, gone + ".moved")
+        try:
+            with pytest.raises(BuildError) as one:
+                stat_split._stat(runs)
+            with pytest.raises(BuildError) as split:
+                stat_split._stat_with_child(first, second)
+        finally:
+            os.rename(gone + ".moved", gone)
+        assert str(split.value) == str(one.value) and gone in str(one.value)
+    assert stat_split._stat_with_child(first, second) == stat_split._stat(runs)
+
+
+def test_halves_cut_inside_a_run_and_keep_the_order():
+    runs = [Run("/a/", "a/", ["x", "y", "z"], False), Run("/b/", "b/", ["p", "q"], True)]
+    first, second = stat_split._halves(runs, 2)
+    assert first == [Run("/a/", "a/", ["x", "y"], False)]
+    assert second == [Run("/a/", "a/", ["z"], False), Run("/b/", "b/", ["p", "q"], True)]
+    assert stat_split._halves(runs, 5) == (runs, [])
