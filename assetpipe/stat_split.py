@@ -82,8 +82,13 @@ def _stat_with_child(first: list[Run], second: list[Run]) -> list[int]:
 
 
 def _child(runs: list[Run], write_end: int) -> None:
+    """Closes what it inherited first: a copy of the output folder's lock
+    (an flock) held here would outlive a parent killed mid-scan, and turn
+    the rerun away as "another build is running"."""
     status = 1
     try:
+        os.closerange(3, write_end)
+        os.closerange(write_end + 1, os.sysconf("SC_OPEN_MAX"))
         with os.fdopen(write_end, "wb") as pipe:
             pipe.write(marshal.dumps(_stat(runs)))
         status = 0

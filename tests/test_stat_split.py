@@ -38,6 +38,24 @@ def scanned(split_from):
         return {"error": str(exc), "forked": len(forks) - before}
     return {"files": {k: list(v) for k, v in files.items()}, "forked": len(forks) - before}
 
+# What the child holds open: the parent holds an flock like the output lock's.
+import fcntl
+lock = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.flock(lock, fcntl.LOCK_EX)
+real_stat, parent = stat_split._stat, os.getpid()
+def noting_stat(runs):
+    if os.getpid() != parent:   # the child: written and closed before os._exit
+        held = []
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                held.append(os.readlink(f"/proc/self/fd/{fd}"))
+            except OSError:
+                pass   # the listing's own descriptor, closed by now
+        with open(sys.argv[2], "w") as out:
+            out.write(json.dumps(held))
+    return real_stat(runs)
+stat_split._stat = noting_stat
+
 split, one = scanned(1), scanned(10**9)
 import threading
 release = threading.Event()
@@ -50,9 +68,9 @@ print(json.dumps({"split": split, "one": one, "with_thread": with_thread}))
 """
 
 
-def run_scan(folder) -> dict:
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(folder)], capture_output=True,
-                          text=True, check=True)
+def run_scan(folder, noted) -> dict:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(folder), str(noted)],
+                          capture_output=True, text=True, check=True)
     return json.loads(done.stdout)
 
 
@@ -72,7 +90,7 @@ def make_site(root) -> dict[str, str]:
 def test_split_stat_matches_one_process_and_os_stat(tmp_path):
     static = tmp_path / "static"
     files = make_site(static)
-    result = run_scan(static)
+    result = run_scan(static, tmp_path / "child-fds.json")
     assert result["split"]["forked"] == 1 and result["one"]["forked"] == 0
     # Negative control: with a second thread alive the scan stays in one process.
     assert result["with_thread"]["forked"] == 0
@@ -84,6 +102,9 @@ def test_split_stat_matches_one_process_and_os_stat(tmp_path):
     for logical, (_, abs_path, size, mtime_ns, inode) in split.items():
         st = os.stat(abs_path)    # follows the links, as the scan does for them
         assert (size, mtime_ns, inode) == (st.st_size, st.st_mtime_ns, st.st_ino), logical
+    # The child closed the parent's lock (a killed parent's rerun must get it at once).
+    held = json.loads((tmp_path / "child-fds.json").read_text())
+    assert str(static) not in held and any(target.startswith("pipe:") for target in held)
 
 
 def test_a_file_gone_between_listing_and_stat_is_the_same_clear_error(tmp_path):
