@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 
 import pytest
+from conftest import REPO, load_manifest, write_config, write_tree
 
 from assetpipe import stat_split
+from assetpipe.cli import main
 from assetpipe.sources import Run
 
 SCRIPT = r"""
@@ -137,3 +141,44 @@ def test_halves_cut_inside_a_run_and_keep_the_order():
     assert first == [Run("/a/", "a/", ["x", "y"], False)]
     assert second == [Run("/a/", "a/", ["z"], False), Run("/b/", "b/", ["p", "q"], True)]
     assert stat_split._halves(runs, 5) == (runs, [])
+
+
+KILLED_MID_SCAN = r"""
+import os, sys
+from assetpipe import stat_split
+from assetpipe.cli import main
+stat_split.SPLIT_FROM = 1
+real_stat, parent = stat_split._stat, os.getpid()
+def held(runs):
+    if os.getpid() != parent:   # the child says where it is, then waits for the test
+        with open(sys.argv[2], "w") as ready:
+            ready.write(str(os.getpid()))
+        with open(sys.argv[3]) as release:
+            release.read()
+    return real_stat(runs)
+stat_split._stat = held
+sys.exit(main(["build", "--config", sys.argv[1], "--quiet"]))
+"""
+
+
+def test_a_build_killed_while_its_child_stats_leaves_the_lock_free(tmp_path):
+    """SIGKILL the build (only the build) while its stat child is mid-scan:
+    a rerun right away gets the output lock and completes the build."""
+    write_tree(tmp_path / "static", {f"js/m{n}.js": f"var m{n} = {n};\n" for n in range(30)})
+    cfg = write_config(tmp_path)
+    ready, release = tmp_path / "ready", tmp_path / "release"
+    os.mkfifo(ready)
+    os.mkfifo(release)
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_MID_SCAN, str(cfg), str(ready),
+                             str(release)], env=dict(os.environ, PYTHONPATH=str(REPO)))
+    try:
+        child = int(ready.read_text())       # blocks until the child is mid-scan
+        child_exit = os.pidfd_open(child)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+        assert main(["build", "--config", str(cfg), "--quiet"]) == 0
+    finally:
+        release.write_text("go")             # the orphaned child stats, finds no reader, exits
+    assert select.select([child_exit], [], [], 30)[0], "the orphaned stat child did not exit"
+    os.close(child_exit)
+    assert len(load_manifest(tmp_path / "out")["assets"]) == 30
