@@ -14,7 +14,7 @@ from assetpipe import __version__, budgets, gitinfo, state
 from assetpipe.config import Config
 from assetpipe.errors import AssetpipeError, BuildError
 from assetpipe.manifest import MANIFEST_NAME
-from assetpipe.sources import SourceFile, scan, scan_sources
+from assetpipe.sources import Scan, scan
 from assetpipe.statedir import prepare_state_dir
 from assetpipe.versioning import uses_git
 from assetpipe.writer import OutputLock, remove_temp_files
@@ -73,7 +73,7 @@ def build(config: Config, workers: int | None = None, progress=None,
         record = state.read_fingerprint(state_dir)
         intact = record is not None and state.outputs_intact(output, state_dir, record)
         if building is None and intact and (record or {}).get("value") == value:
-            return BuildReport(files=len(found.numbers) // 3 + len(config.bundles), noop=True,
+            return BuildReport(files=found.count + len(config.bundles), noop=True,
                                seconds=time.perf_counter() - started,
                                budgets=budgets.published_rows(config.budgets, config.output))
         if building is not None:
@@ -81,7 +81,7 @@ def build(config: Config, workers: int | None = None, progress=None,
         state.write_marker(state_dir, "building", str(os.getpid()))
         trusted = building is None and intact and not uses_git(config.versioning.strategy)
         report = _build_safely(
-            config, found.files(), workers or os.cpu_count() or 1, progress, origin,
+            config, found, workers or os.cpu_count() or 1, progress, origin,
             lambda: state.fingerprint(inputs, _manifest_stat(output)), trusted)
         if building is not None:   # workers orphaned by the kill have exited by now
             _sweep(output, state_dir, only_dead=True)
@@ -96,7 +96,7 @@ def _sweep(output: str, state_dir: str, only_dead: bool) -> None:
     remove_temp_files(state_dir, only_dead=only_dead)
 
 
-def _build_safely(config: Config, sources: dict[str, SourceFile], workers: int, progress,
+def _build_safely(config: Config, found: Scan, workers: int, progress,
                   origin: gitinfo.Origin | None, fingerprint, trusted: bool) -> BuildReport:
     """_build with its state store.  A store that turns out not to describe
     the output is looked at in full; one that cannot be read is discarded and
@@ -109,8 +109,7 @@ def _build_safely(config: Config, sources: dict[str, SourceFile], workers: int, 
     while True:
         store = state.open_store(state_dir)
         try:
-            report, breaches = _build(config, sources, workers, progress, origin, store,
-                                      trusted)
+            report, breaches = _build(config, found, workers, progress, origin, store, trusted)
             if breaches:   # nothing published: the fingerprint stays the last build's
                 raise budgets.BudgetError(breaches, report)
             state.write_fingerprint(output, state_dir, fingerprint(),
@@ -155,7 +154,7 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
                                              state_dir=os.path.join(scratch, "state"))
         store = state.open_store(scratch_config.state_dir)
         try:
-            report, _ = _build(scratch_config, scan_sources(config.source),
+            report, _ = _build(scratch_config, scan(config.source),
                                workers or os.cpu_count() or 1, None, origin, store, False, shard)
         finally:
             store.close()
@@ -163,7 +162,7 @@ def warm(config: Config, shard: tuple[int, int], workers: int | None = None) -> 
     return report
 
 
-def _build(config: Config, sources: dict[str, SourceFile], workers: int, progress,
+def _build(config: Config, found: Scan, workers: int, progress,
            origin: gitinfo.Origin | None, store, trusted: bool,
            shard: tuple[int, int] | None = None) -> tuple[BuildReport, list[str]]:
     """The build, and the budget breaches (then nothing is published)."""
@@ -172,7 +171,8 @@ def _build(config: Config, sources: dict[str, SourceFile], workers: int, progres
     from assetpipe.source_delta import source_delta
     settings = settings_for(config)
     trusted = _store_applies(config, store, settings, trusted)
-    delta = source_delta(store, sources)
+    sources = found.files()
+    delta = source_delta(store, found, sources)
     plans = plan.outputs(config, sources, delta.changed if trusted else None)
     work = incremental.find_work(store, sources, plans, trusted, delta)
     deps, groups, fetched, traffic = cache_build.plan_and_fetch(config, work, store, sources,

@@ -1,9 +1,10 @@
 """Which sources changed since the last build, without reading every stored stat.
 
-The sorted source list is cut into runs: maximal stretches of consecutive
-paths in one folder (a folder with a subfolder in the middle of its names
-gives two).  The store keeps one digest per run, keyed by the run's first
-path, beside the per-file stats.  A build digests its own runs (names and
+The sorted source list comes cut into runs: the stretches of consecutive
+paths the walk listed together in one folder (sources.Run: a subfolder or a
+link to a file between a folder's names starts a new one).  The store
+keeps one digest per run, keyed by the run's first path, beside the
+per-file stats.  A build digests its own runs (names and
 stat numbers, hashed in C), and only where a digest differs -- a run of
 this build that the store lacks, or a stored run this build lacks -- does
 it read the stored stats, of that stretch of paths only.
@@ -17,16 +18,14 @@ range that is compared row by row.
 from __future__ import annotations
 
 import hashlib
-from array import array
 from bisect import bisect_left
 from dataclasses import dataclass, field
-from itertools import chain, compress
-from operator import itemgetter, le, methodcaller, ne
+from operator import itemgetter, le
 
-_SPLIT, _FIRST = methodcaller("rpartition", "/"), itemgetter(0)
-# A SourceFile's (logical path, size, mtime, inode), and its numbers: picked in C.
+from assetpipe.sources import Run, Scan, SourceFile
+
+# A SourceFile's (logical path, size, mtime, inode): picked in C.
 STAT_ROW = itemgetter(0, 2, 3, 4)
-NUMBERS = itemgetter(2, 3, 4)
 
 
 @dataclass
@@ -40,11 +39,12 @@ class Delta:
     old_runs: set[str] = field(default_factory=set)            # stored keys to delete
 
 
-def source_delta(store, sources: dict) -> Delta:
-    keys = list(sources)       # sorted by the walk (sources.scan_sources)
+def source_delta(store, found: Scan, sources: dict[str, SourceFile]) -> Delta:
+    """`sources` is `found.files()`."""
+    keys = list(sources)       # sorted by the walk (sources.scan)
     if not all(map(le, keys, keys[1:])):
         raise ValueError("sources are not sorted by path")
-    runs = _runs(keys, sources)
+    runs = _runs(found)
     stored = store.runs()
     new_runs = {first: digest for first, digest, _, _ in runs if stored.get(first) != digest}
     current = {first: digest for first, digest, _, _ in runs}
@@ -63,24 +63,23 @@ def source_delta(store, sources: dict) -> Delta:
                  new_runs, old_runs)
 
 
-def _runs(keys: list[str], sources: dict) -> list[tuple[str, bytes, int, int]]:
-    """(first path, digest, start, end) of each run of `keys` (list(sources))."""
-    # In C: the folder of each path, and the indices where it differs from the last.
-    folders = list(map(_FIRST, map(_SPLIT, keys)))
-    starts = list(compress(range(1, len(keys)), map(ne, folders[1:], folders)))
-    bounds = list(zip([0, *starts], [*starts, len(keys)], strict=True)) if keys else []
-    try:
-        numbers = array("q", chain.from_iterable(map(NUMBERS, sources.values())))
-        width = 3 * numbers.itemsize
-        blob = numbers.tobytes()
-    except OverflowError:   # an inode beyond 2**63 or a date before 1678: text then
-        rows = [repr(NUMBERS(sources[k])).encode() for k in keys]
-        return [(keys[a], _digest(keys[a:b], b"\0".join(rows[a:b])), a, b) for a, b in bounds]
-    return [(keys[a], _digest(keys[a:b], blob[a * width:b * width]), a, b) for a, b in bounds]
+def _runs(found: Scan) -> list[tuple[str, bytes, int, int]]:
+    """(first path, digest, start, end) of each run the walk listed."""
+    packed, width = found.packed_numbers, 24   # three 8-byte integers a file
+    runs = []
+    start = 0
+    for run in found.runs:
+        end = start + len(run.names)
+        numbers = (repr(found.numbers[3 * start:3 * end]).encode() if packed is None
+                   else packed[start * width:end * width])
+        runs.append((run.prefix + run.names[0], _digest(run, numbers), start, end))
+        start = end
+    return runs
 
 
-def _digest(names: list[str], numbers: bytes) -> bytes:
-    h = hashlib.blake2b("\0".join(names).encode("utf-8", "surrogateescape"), digest_size=16)
+def _digest(run: Run, numbers: bytes) -> bytes:
+    names = "\0".join((run.prefix, *run.names))
+    h = hashlib.blake2b(names.encode("utf-8", "surrogateescape"), digest_size=16)
     h.update(numbers)
     return h.digest()
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 import gc
 import os
 import re
-from functools import lru_cache
+from array import array
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from operator import attrgetter
 from stat import S_ISREG
 from typing import NamedTuple
@@ -39,13 +41,28 @@ class Run(NamedTuple):
     follow: bool        # symlinks to files: stat what they point to
 
 
-class Scan(NamedTuple):
+@dataclass(frozen=True)
+class Scan:
     """Every file under the source folder, sorted by logical path: the runs
     it was listed in and each file's (size, mtime_ns, inode), flat.  The
     no-op build hashes these as they are; `files()` makes the per-file
     records only when there is work to do."""
     runs: list[Run]
     numbers: list[int]
+
+    @property
+    def count(self) -> int:
+        return len(self.numbers) // 3
+
+    @cached_property
+    def packed_numbers(self) -> bytes | None:
+        """The numbers as machine integers (hashed by the fingerprint and by
+        the run digests); None when one does not fit in 64 bits (an inode
+        beyond 2**63, a date before 1678): they are hashed as text then."""
+        try:
+            return array("q", self.numbers).tobytes()
+        except OverflowError:
+            return None
 
     def files(self) -> dict[str, SourceFile]:
         """Logical path -> SourceFile, sorted by path."""
@@ -78,11 +95,6 @@ def scan(source: str) -> Scan:
     runs: list[Run] = []
     _list(source, "", real_root, (real_root,), runs)
     return Scan(runs, stat_runs(runs))
-
-
-def scan_sources(source: str) -> dict[str, SourceFile]:
-    """Walk `source`; returns logical path -> SourceFile, sorted by path."""
-    return scan(source).files()
 
 
 def _list(folder: str, prefix: str, real_root: str, stack: tuple[str, ...],

@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import json
 import os
-from array import array
 
 STORE_NAME = "state.db"
 # The JSON state file of earlier releases: removed when a store is created.
@@ -39,10 +38,8 @@ def inputs_hash(config_repr: str, scan):
     h = hashlib.sha256(config_repr.encode())
     for run in scan.runs:   # its folder's logical path, its names: no path is put together
         h.update(("\0".join((run.prefix, *run.names)) + "\0\0").encode("utf-8", "surrogateescape"))
-    try:
-        h.update(array("q", scan.numbers).tobytes())
-    except OverflowError:   # an inode beyond 2**63 or a date before 1678: text then
-        h.update(repr(scan.numbers).encode())
+    packed = scan.packed_numbers
+    h.update(repr(scan.numbers).encode() if packed is None else packed)
     return h
 
 

@@ -9,7 +9,7 @@ import random
 from conftest import write_tree
 
 from assetpipe.source_delta import source_delta
-from assetpipe.sources import scan_sources
+from assetpipe.sources import scan
 from assetpipe.store import open_store
 
 NAMES = ["a.js", "a", "a.b", "b.css", "m.txt", "z.svg", "é.js", "a-b", "a0"]
@@ -26,7 +26,8 @@ def mutate(rng: random.Random, static) -> None:
     added or removed (in the middle of a folder's names, or first, or last)."""
     for _ in range(rng.randrange(1, 4)):
         files = sorted(p for p in static.rglob("*") if p.is_file())
-        kind = rng.choice(["edit", "touch", "add", "remove", "add-folder", "remove-folder"])
+        kind = rng.choice(["edit", "touch", "add", "remove", "add-folder", "remove-folder",
+                           "link"])
         if kind in ("edit", "touch", "remove") and files:
             path = rng.choice(files)
             if kind == "edit":
@@ -35,11 +36,16 @@ def mutate(rng: random.Random, static) -> None:
                 os.utime(path, ns=(rng.randrange(10**18), rng.randrange(10**18)))
             else:
                 path.unlink()
+        elif kind == "link" and files:   # a link to a file: a run of its own in the walk
+            target = rng.choice(files)
+            link = target.parent / (rng.choice(NAMES) + ".lnk")
+            if not link.exists() and not link.is_symlink():
+                link.symlink_to(target.name)
         elif kind == "remove-folder":
             folders = sorted(p for p in static.rglob("*") if p.is_dir())
             if folders:
                 for path in sorted(rng.choice(folders).rglob("*"), reverse=True):
-                    path.unlink() if path.is_file() else path.rmdir()
+                    path.rmdir() if path.is_dir() and not path.is_symlink() else path.unlink()
         else:
             folder = static / rng.choice(["", "x", "x/y", "a.b", "c", "x/y/a", "a"])
             name = rng.choice(NAMES) + (f"/{rng.choice(NAMES)}" if kind == "add-folder" else "")
@@ -57,9 +63,10 @@ def test_the_digested_delta_is_what_comparing_every_stat_finds(tmp_path):
     before: dict = {}
     try:
         for step in range(60):
-            sources = scan_sources(str(static))
+            found = scan(str(static))
+            sources = found.files()
             store.begin()
-            delta = source_delta(store, sources)
+            delta = source_delta(store, found, sources)
             assert (delta.changed, delta.gone) == brute_force(before, sources), f"step {step}"
             store.put_sources((name, *delta.stats[name]) for name in delta.changed)
             store.delete("sources", delta.gone)
@@ -75,8 +82,8 @@ def test_an_unchanged_site_reads_no_stored_stat(tmp_path):
     static = write_tree(tmp_path / "static", {f"d{n // 10}/f{n}.js": "x" for n in range(100)})
     store = open_store(str(tmp_path / "state.db"))
     try:
-        sources = scan_sources(str(static))
-        delta = source_delta(store, sources)
+        found = scan(str(static))
+        delta = source_delta(store, found, found.files())
         store.put_sources((name, *delta.stats[name]) for name in delta.changed)
         store.set_runs(delta.new_runs, delta.old_runs)
         assert len(delta.changed) == 100 and len(delta.new_runs) == 10
@@ -84,7 +91,8 @@ def test_an_unchanged_site_reads_no_stored_stat(tmp_path):
         read = []
         real = store.source_stats
         store.source_stats = lambda low, high: read.extend(real(low, high)) or set(read)
-        delta = source_delta(store, scan_sources(str(static)))
+        found = scan(str(static))
+        delta = source_delta(store, found, found.files())
         assert delta.changed == {"d4/f42.js"} and delta.gone == set()
         assert {row[0] for row in read} == {f"d4/f{n}.js" for n in range(40, 50)}
     finally:

@@ -115,10 +115,10 @@ def test_fifo_and_socket_are_skipped(tmp_path):
 def test_scan_returns_paths_in_sorted_order_without_sorting_the_site(tmp_path):
     """The walk visits each folder's entries sorted, folders as "name/": the
     same order as sorting the full paths ('.' and '-' sort before '/')."""
-    from assetpipe.sources import scan_sources
+    from assetpipe.sources import scan
     names = ["a/b.js", "a.b", "a-c/d.js", "a/b/c.txt", "ab", "A/x", "é/y", "a0/z", "a/.x/h"]
     write_tree(tmp_path / "static", {name: name for name in names if "/.x/" not in name})
     (tmp_path / "static" / "a" / ".x").mkdir()
-    found = list(scan_sources(str(tmp_path / "static")))
+    found = list(scan(str(tmp_path / "static")).files())
     assert found == sorted(name for name in names if "/.x/" not in name)
     assert found != [n for n in names if "/.x/" not in n]   # the input order was not sorted

@@ -37,7 +37,7 @@ def scanned(split_from):
     stat_split.SPLIT_FROM = split_from
     before = len(forks)
     try:
-        files = sources.scan_sources(sys.argv[1])
+        files = sources.scan(sys.argv[1]).files()
     except BuildError as exc:
         return {"error": str(exc), "forked": len(forks) - before}
     return {"files": {k: list(v) for k, v in files.items()}, "forked": len(forks) - before}
