@@ -94,7 +94,10 @@ def test_machine_b_gets_every_result_from_machine_a(s3, bucket, corpus_dir, tmp_
     remote = f"s3://{bucket}/ci"
     a = build_dir(_config(tmp_path / "a", corpus_dir, "out", remote, s3))
     assert not [w for w in a.warnings if "cache" in w]
-    assert a.cache["remote"]["entries_pushed"] == sum(_computed(a).values()) > 1000
+    # Pushed once per distinct result: content that two files share is computed
+    # twice when both workers reach it at once (counted twice), pushed once.
+    # That nothing computed was left unpushed is what B shows: it computes nothing.
+    assert 1000 < a.cache["remote"]["entries_pushed"] <= sum(_computed(a).values())
     b = build_dir(_config(tmp_path / "b", corpus_dir, "out", remote, s3))
     assert _computed(b) == {"png": 0, "min": 0, "gzip": 0, "br": 0, "scan": 0}
     for kind in KINDS:   # A's local hits: the same content twice in the corpus
