@@ -9,27 +9,29 @@ import click
 
 
 def with_progress(quiet: bool, label: str, run):
-    """`run(start)` under a progress bar on a terminal, `run(None)` otherwise;
-    `start(total)` returns the callable that advances the bar."""
-    bar, start = progress_factory(quiet, label)
-    if bar is None:
+    """`run(start)` with a progress bar on a terminal, `run(None)` otherwise;
+    `start(total)` shows the bar and returns the callable that advances it.
+    The bar (rich, and its refresh thread) starts only then: a no-op build
+    never shows one, and stats its sources from a process with no other
+    thread (assetpipe/stat_split.py forks only from such a process)."""
+    if quiet or not sys.stdout.isatty():   # CI logs stay clean
         return run(None)
-    with bar:
-        return run(start)
-
-
-def progress_factory(quiet: bool, label: str = "building"):
-    """A rich progress bar on a terminal, nothing otherwise (CI logs stay clean)."""
-    if quiet or not sys.stdout.isatty():
-        return None, None
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-    bar = Progress("[progress.description]{task.description}", BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
+    shown: list = []   # the bar, once started (a retried build adds a task to it)
 
     def start(total: int):
+        if not shown:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+            shown.append(Progress("[progress.description]{task.description}", BarColumn(),
+                                  MofNCompleteColumn(), TimeElapsedColumn(), transient=True))
+            shown[0].start()
+        bar = shown[0]
         task = bar.add_task(label, total=total)
         return lambda n: bar.advance(task, n)
-    return bar, start
+    try:
+        return run(start)
+    finally:
+        if shown:
+            shown[0].stop()
 
 
 def echo_summary(report, output: str) -> None:

@@ -182,3 +182,53 @@ def test_a_build_killed_while_its_child_stats_leaves_the_lock_free(tmp_path):
     assert select.select([child_exit], [], [], 30)[0], "the orphaned stat child did not exit"
     os.close(child_exit)
     assert len(load_manifest(tmp_path / "out")["assets"]) == 30
+
+
+ON_A_TERMINAL = r"""
+import os, sys
+from assetpipe import stat_split
+from assetpipe.cli import main
+stat_split.SPLIT_FROM = 1
+forks = []
+real_fork = os.fork
+def counting_fork():
+    forks.append(1)
+    return real_fork()
+os.fork = counting_fork
+for _ in range(2):   # cold, then a no-op
+    before = len(forks)
+    status = main(["build", "--config", sys.argv[1]])
+    with open(sys.argv[2], "a") as out:
+        out.write(f"{status} {len(forks) - before}\n")
+"""
+
+
+def test_on_a_terminal_the_progress_bar_waits_for_work(tmp_path):
+    """On a terminal the build shows a rich progress bar, whose refresh
+    thread would keep the stat in one process: it starts only when there
+    are jobs, so a no-op build (no bar) still stats in two."""
+    import pty
+    write_tree(tmp_path / "static", {f"js/m{n}.js": f"var m{n} = {n};\n" for n in range(30)})
+    cfg = write_config(tmp_path)
+    counts = tmp_path / "counts"
+    main_end, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-c", ON_A_TERMINAL, str(cfg), str(counts)],
+                            stdin=terminal, stdout=terminal, stderr=terminal,
+                            env=dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="100"))
+    os.close(terminal)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(main_end, 65536)
+        except OSError:   # EIO: every writer closed its end
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(main_end)
+    assert proc.wait() == 0
+    cold, noop = counts.read_text().splitlines()
+    assert cold == "0 1" and noop == "0 1"   # both stat'ed in two processes
+    text = shown.decode("utf-8", "replace")
+    assert "building" in text and "30/30" in text   # the bar was shown for the cold build
+    assert "up to date" in text
