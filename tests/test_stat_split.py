@@ -21,17 +21,21 @@ from assetpipe import stat_split
 from assetpipe.cli import main
 from assetpipe.sources import Run
 
-SCRIPT = r"""
-import json, os, sys
-from assetpipe import sources, stat_split
-from assetpipe.errors import BuildError
-
+# The start of each script run in a fresh interpreter: every fork counted in `forks`.
+COUNT_FORKS = r"""
+import os, sys
 forks = []
 real_fork = os.fork
 def counting_fork():
     forks.append(1)
     return real_fork()
 os.fork = counting_fork
+"""
+
+SCRIPT = COUNT_FORKS + r"""
+import json
+from assetpipe import sources, stat_split
+from assetpipe.errors import BuildError
 
 def scanned(split_from):
     stat_split.SPLIT_FROM = split_from
@@ -184,17 +188,10 @@ def test_a_build_killed_while_its_child_stats_leaves_the_lock_free(tmp_path):
     assert len(load_manifest(tmp_path / "out")["assets"]) == 30
 
 
-ON_A_TERMINAL = r"""
-import os, sys
+ON_A_TERMINAL = COUNT_FORKS + r"""
 from assetpipe import stat_split
 from assetpipe.cli import main
 stat_split.SPLIT_FROM = 1
-forks = []
-real_fork = os.fork
-def counting_fork():
-    forks.append(1)
-    return real_fork()
-os.fork = counting_fork
 for _ in range(2):   # cold, then a no-op
     before = len(forks)
     status = main(["build", "--config", sys.argv[1]])
