@@ -13,6 +13,10 @@ import contextlib
 import hashlib
 import json
 import os
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from assetpipe.sources import Scan
 
 STORE_NAME = "state.db"
 # The JSON state file of earlier releases: removed when a store is created.
@@ -28,13 +32,13 @@ def open_store(state_dir: str):
     return open_db(path)
 
 
-def inputs_hash(config_repr: str, scan):
-    """The hash of the config and every source's path, size, mtime and inode
-    (a sources.Scan), before the manifest's stat is added.  Names are hashed
-    run by run, NUL-separated (a name cannot hold one, so the empty field
-    after a run's names ends it), and the numbers as one array of machine
-    integers: putting 100,000 paths together, or formatting 300,000 numbers
-    as text, cost more than hashing (this runs on every build, the no-op included)."""
+def inputs_hash(config_repr: str, scan: Scan):
+    """The hash of the config and every source's path, size, mtime and inode,
+    before the manifest's stat is added.  Names are hashed run by run,
+    NUL-separated (a name cannot hold one, so the empty field after a run's
+    names ends it), and the numbers as one array of machine integers:
+    putting 100,000 paths together, or formatting 300,000 numbers as text,
+    cost more than hashing (this runs on every build, the no-op included)."""
     h = hashlib.sha256(config_repr.encode())
     for run in scan.runs:   # its folder's logical path, its names: no path is put together
         h.update(("\0".join((run.prefix, *run.names)) + "\0\0").encode("utf-8", "surrogateescape"))
